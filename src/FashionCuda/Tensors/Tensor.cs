@@ -35,6 +35,10 @@ public sealed class Tensor : IDisposable
 
     public int Rank => Dimensions.Length;
 
+    /// <summary>Size of dimension <paramref name="dimension"/>.</summary>
+    [System.Runtime.CompilerServices.IndexerName("Size")]
+    public int this[int dimension] => Dimensions[dimension];
+
     public bool IsPersistent { get; }
 
     public bool IsDisposed { get; private set; }

@@ -1,0 +1,189 @@
+using FashionCuda.Backends;
+using FashionCuda.Tensors;
+
+namespace FashionCuda.Nn;
+
+/// <summary>
+/// A layer or a network of layers. Parameters, buffers (such as running_mean) and submodules are registered
+/// by name, so state names follow PyTorch's dotted form: <c>features.0.weight</c>.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string Name, Tensor Tensor)> parameters = new();
+    private readonly List<(string Name, Tensor Tensor)> buffers = new();
+    private readonly List<(string Name, Module Module)> children = new();
+
+    /// <summary>Whether the module is in training mode (batch statistics, active dropout).</summary>
+    public bool Training { get; private set; } = true;
+
+    public IReadOnlyList<(string Name, Module Module)> Children => children;
+
+    /// <summary>Computes the output for <paramref name="input"/>. Callers use <see cref="Call"/>.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Runs <see cref="Forward"/> and reports the call to an active <see cref="ModuleTrace"/>.</summary>
+    public Tensor Call(Tensor input)
+    {
+        var trace = ModuleTrace.Current;
+        if (trace is null || children.Count > 0)
+            return Forward(input);
+        long start = trace.Begin(this, input);
+        var output = Forward(input);
+        trace.End(this, input, output, start);
+        return output;
+    }
+
+    /// <summary>Floating-point operations of one forward pass (a multiply-add counts as 2) for these shapes.</summary>
+    public virtual long ForwardFlops(int[] inputShape, int[] outputShape) => 0;
+
+    /// <summary>Short description of the layer's settings for summaries, e.g. "3×3, stride 1, pad 1".</summary>
+    public virtual string Describe() => "";
+
+    public void Train(bool training = true)
+    {
+        Training = training;
+        foreach (var (_, child) in children)
+            child.Train(training);
+    }
+
+    public void Eval() => Train(false);
+
+    /// <summary>Every parameter with its dotted name, depth first in registration order.</summary>
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters(string prefix = "")
+    {
+        foreach (var (name, tensor) in parameters)
+            yield return (prefix + name, tensor);
+        foreach (var (name, child) in children)
+        {
+            foreach (var entry in child.NamedParameters(prefix + name + "."))
+                yield return entry;
+        }
+    }
+
+    public IEnumerable<Tensor> Parameters() => NamedParameters().Select(entry => entry.Parameter);
+
+    /// <summary>Parameters and buffers with their dotted names: what a checkpoint stores.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> StateDict(string prefix = "")
+    {
+        foreach (var (name, tensor) in parameters)
+            yield return (prefix + name, tensor);
+        foreach (var (name, tensor) in buffers)
+            yield return (prefix + name, tensor);
+        foreach (var (name, child) in children)
+        {
+            foreach (var entry in child.StateDict(prefix + name + "."))
+                yield return entry;
+        }
+    }
+
+    /// <summary>Every module below this one, with dotted names; the root itself is not included.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
+    {
+        foreach (var (name, child) in children)
+        {
+            yield return (prefix + name, child);
+            foreach (var entry in child.NamedModules(prefix + name + "."))
+                yield return entry;
+        }
+    }
+
+    public long ParameterCount() => Parameters().Sum(p => p.Length);
+
+    /// <summary>Number of parameters of this module alone, without submodules.</summary>
+    public long OwnParameterCount() => parameters.Sum(p => p.Tensor.Length);
+
+    /// <summary>Clears every parameter gradient to zero (or allocates it as zeros).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters())
+        {
+            if (parameter.Grad is null)
+                parameter.Grad = Tensor.Zeros(parameter.Backend, parameter.Dimensions, persistent: true);
+            else
+                parameter.Backend.Fill(parameter.Grad, 0f);
+        }
+    }
+
+    /// <summary>Copies host values into parameters and buffers by name; every name must match in shape.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, (int[] Shape, float[] Values)> state, string source)
+    {
+        var expected = StateDict().ToList();
+        var missing = expected.Where(e => !state.ContainsKey(e.Name)).Select(e => e.Name).ToList();
+        if (missing.Count > 0)
+            throw new FormatException($"{source} has no tensor named {string.Join(", ", missing.Take(5))}.");
+        var known = expected.Select(e => e.Name).ToHashSet();
+        var unexpected = state.Keys.Where(k => !known.Contains(k)).ToList();
+        if (unexpected.Count > 0)
+            throw new FormatException(
+                $"{source} has tensors this model does not: {string.Join(", ", unexpected.Take(5))}.");
+        foreach (var (name, tensor) in expected)
+        {
+            var (shape, values) = state[name];
+            if (!Shape.Equal(shape, tensor.Dimensions))
+                throw new FormatException(
+                    $"{source}: '{name}' has shape {Shape.Format(shape)} but the model expects " +
+                    $"{Shape.Format(tensor.Dimensions)}.");
+            tensor.Backend.Upload(values, tensor);
+        }
+    }
+
+    protected Tensor RegisterParameter(string name, Tensor tensor)
+    {
+        tensor.RequiresGrad = true;
+        tensor.Name = name;
+        parameters.Add((name, tensor));
+        return tensor;
+    }
+
+    protected Tensor RegisterBuffer(string name, Tensor tensor)
+    {
+        tensor.Name = name;
+        buffers.Add((name, tensor));
+        return tensor;
+    }
+
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        children.Add((name, module));
+        return module;
+    }
+
+    /// <summary>Creates a persistent tensor from host values: parameters start on the host and are uploaded.</summary>
+    protected static Tensor Upload(IBackend backend, float[] values, int[] shape) =>
+        Tensor.FromArray(backend, values, shape, persistent: true);
+}
+
+/// <summary>
+/// Records each leaf module's call while open: output shape, parameters, FLOPs and elapsed time. Used by
+/// <c>summary</c> and per-layer timing.
+/// </summary>
+public sealed class ModuleTrace : IDisposable
+{
+    [ThreadStatic] private static ModuleTrace? current;
+
+    private readonly ModuleTrace? parent;
+
+    public ModuleTrace()
+    {
+        parent = current;
+        current = this;
+    }
+
+    internal static ModuleTrace? Current => current;
+
+    public List<Record> Records { get; } = new();
+
+    internal long Begin(Module module, Tensor input) => System.Diagnostics.Stopwatch.GetTimestamp();
+
+    internal void End(Module module, Tensor input, Tensor output, long start)
+    {
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        Records.Add(new Record(module, (int[])input.Dimensions.Clone(), (int[])output.Dimensions.Clone(),
+            module.OwnParameterCount(), module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
+    }
+
+    public void Dispose() => current = parent;
+
+    public sealed record Record(Module Module, int[] InputShape, int[] OutputShape, long Parameters, long Flops,
+        TimeSpan Elapsed);
+}

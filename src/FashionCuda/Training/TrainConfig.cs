@@ -1,0 +1,270 @@
+using System.Text.Json;
+using FashionCuda.Models;
+using FashionCuda.Optim;
+
+namespace FashionCuda.Training;
+
+/// <summary>Optimizer settings; <c>Name</c> is sgd, adam or adamw.</summary>
+public sealed record OptimizerConfig
+{
+    public string Name { get; init; } = "sgd";
+
+    public float LearningRate { get; init; } = 0.05f;
+
+    public float Momentum { get; init; } = 0.9f;
+
+    public float Dampening { get; init; }
+
+    public bool Nesterov { get; init; } = true;
+
+    public float WeightDecay { get; init; } = 5e-4f;
+
+    public float Beta1 { get; init; } = 0.9f;
+
+    public float Beta2 { get; init; } = 0.999f;
+
+    public float Epsilon { get; init; } = 1e-8f;
+}
+
+/// <summary>Training-time augmentation of 28×28 images; each is off unless set.</summary>
+public sealed record AugmentationConfig
+{
+    /// <summary>Random horizontal flip with probability 0.5.</summary>
+    public bool Flip { get; init; }
+
+    /// <summary>Random crop after zero padding by this many pixels on each side; 0 turns it off.</summary>
+    public int CropPadding { get; init; }
+
+    /// <summary>Random erasing (probability 0.5, area 2–33 %, aspect ratio 0.3–3.3) after normalization.</summary>
+    public bool Erasing { get; init; }
+}
+
+/// <summary>The resolved configuration of one training run, as read from JSON and written back beside its results.</summary>
+public sealed record TrainConfig
+{
+    public static readonly string[] ModelNames = ["alexnet-fm"];
+    public static readonly string[] OptimizerNames = ["sgd", "adam", "adamw"];
+    public static readonly string[] ScheduleNames = ["constant", "step", "multistep", "cosine"];
+    public static readonly string[] ClassifierNames = ["fc3", "linear", "gap"];
+
+    public string Model { get; init; } = "alexnet-fm";
+
+    public AlexNetFmOptions AlexNet { get; init; } = new();
+
+    public OptimizerConfig Optimizer { get; init; } = new();
+
+    public LearningRateSchedule Schedule { get; init; } = new();
+
+    public AugmentationConfig Augmentation { get; init; } = new();
+
+    public int Epochs { get; init; } = 10;
+
+    public int BatchSize { get; init; } = 128;
+
+    public ulong Seed { get; init; } = 1;
+
+    public float LabelSmoothing { get; init; }
+
+    /// <summary>Use at most this many training images (0: all), for quick runs.</summary>
+    public int TrainLimit { get; init; }
+
+    /// <summary>Use at most this many test images (0: all).</summary>
+    public int TestLimit { get; init; }
+
+    /// <summary>Reads a config file; every problem is a <see cref="ConfigException"/> naming the file and JSON path.</summary>
+    public static TrainConfig Load(string path)
+    {
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"Cannot read config {path}: {e.Message}");
+        }
+        try
+        {
+            return Parse(json, path);
+        }
+        catch (ConfigException e)
+        {
+            throw new ConfigException($"{path}: {e.Message}");
+        }
+    }
+
+    public static TrainConfig Parse(string json, string source = "config")
+    {
+        var root = ConfigReader.Parse(json, source);
+        var defaults = new TrainConfig();
+        string model = "alexnet-fm";
+        var alexNet = defaults.AlexNet;
+        if (root.Object("model") is { } m)
+        {
+            model = m.String("name", model, ModelNames);
+            string classifier = m.String("classifier", "fc3", ClassifierNames);
+            int layers = m.Int("conv_layers", alexNet.ConvLayers, 3, 7);
+            if (layers is not (3 or 5 or 7))
+                throw new ConfigException($"{m.Path}.conv_layers: {layers} is not allowed; use 3, 5 or 7.");
+            alexNet = new AlexNetFmOptions
+            {
+                Width = m.Int("width", alexNet.Width, 1, 4096),
+                ConvLayers = layers,
+                Classifier = classifier switch
+                {
+                    "linear" => ClassifierHead.Linear,
+                    "gap" => ClassifierHead.GlobalAveragePool,
+                    _ => ClassifierHead.ThreeLayer,
+                },
+                BatchNorm = m.Bool("batch_norm", alexNet.BatchNorm),
+                Dropout = (float)m.Number("dropout", alexNet.Dropout, 0, 1, maxExclusive: true),
+                HiddenFeatures = m.Int("hidden", alexNet.HiddenFeatures, 1, 65536),
+            };
+            m.RejectUnknownKeys();
+        }
+        int epochs = root.Int("epochs", defaults.Epochs, 1, 100_000);
+        var optimizer = ReadOptimizer(root.Object("optimizer"), defaults.Optimizer);
+        var schedule = ReadSchedule(root.Object("schedule"), optimizer.LearningRate, epochs);
+        var augmentation = defaults.Augmentation;
+        if (root.Object("augmentation") is { } a)
+        {
+            augmentation = new AugmentationConfig
+            {
+                Flip = a.Bool("flip", false),
+                CropPadding = a.Int("crop_padding", 0, 0, 14),
+                Erasing = a.Bool("erasing", false),
+            };
+            a.RejectUnknownKeys();
+        }
+        var config = new TrainConfig
+        {
+            Model = model,
+            AlexNet = alexNet,
+            Optimizer = optimizer,
+            Schedule = schedule,
+            Augmentation = augmentation,
+            Epochs = epochs,
+            BatchSize = root.Int("batch_size", defaults.BatchSize, 1, 65536),
+            Seed = (ulong)root.Int("seed", (int)defaults.Seed, 0),
+            LabelSmoothing = (float)root.Number("label_smoothing", 0, 0, 1, maxExclusive: true),
+            TrainLimit = root.Int("train_limit", 0, 0),
+            TestLimit = root.Int("test_limit", 0, 0),
+        };
+        root.RejectUnknownKeys();
+        return config;
+    }
+
+    /// <summary>Returns a copy that trains for <paramref name="epochs"/> epochs, with the schedule following.</summary>
+    public TrainConfig WithEpochs(int epochs) =>
+        this with { Epochs = epochs, Schedule = Schedule with { TotalEpochs = epochs } };
+
+    private static OptimizerConfig ReadOptimizer(ConfigReader? o, OptimizerConfig defaults)
+    {
+        if (o is null)
+            return defaults;
+        string name = o.String("name", defaults.Name, OptimizerNames);
+        bool sgd = name == "sgd";
+        var config = new OptimizerConfig
+        {
+            Name = name,
+            LearningRate = (float)o.Number("lr", sgd ? defaults.LearningRate : 1e-3, 0, 10),
+            Momentum = (float)o.Number("momentum", sgd ? defaults.Momentum : 0, 0, 1, maxExclusive: true),
+            Dampening = (float)o.Number("dampening", 0, 0, 1),
+            Nesterov = o.Bool("nesterov", sgd && defaults.Nesterov),
+            WeightDecay = (float)o.Number("weight_decay", name == "adamw" ? 0.01 : sgd ? defaults.WeightDecay : 0, 0, 1),
+            Beta1 = (float)o.Number("beta1", defaults.Beta1, 0, 1, maxExclusive: true),
+            Beta2 = (float)o.Number("beta2", defaults.Beta2, 0, 1, maxExclusive: true),
+            Epsilon = (float)o.Number("eps", defaults.Epsilon, 0, 1),
+        };
+        if (config.Nesterov && (config.Momentum <= 0 || config.Dampening != 0))
+            throw new ConfigException($"{o.Path}.nesterov: Nesterov momentum needs momentum > 0 and dampening 0.");
+        o.RejectUnknownKeys();
+        return config;
+    }
+
+    private static LearningRateSchedule ReadSchedule(ConfigReader? s, float learningRate, int epochs)
+    {
+        var schedule = new LearningRateSchedule { BaseLearningRate = learningRate, TotalEpochs = epochs };
+        if (s is null)
+            return schedule;
+        string name = s.String("name", "constant", ScheduleNames);
+        schedule = schedule with
+        {
+            Kind = name switch
+            {
+                "step" => ScheduleKind.Step,
+                "multistep" => ScheduleKind.MultiStep,
+                "cosine" => ScheduleKind.Cosine,
+                _ => ScheduleKind.Constant,
+            },
+            Gamma = (float)s.Number("gamma", 0.1, 0, 1),
+            StepEpochs = s.Int("step_epochs", 10, 1),
+            Milestones = s.IntList("milestones", [], 1),
+            MinLearningRate = (float)s.Number("min_lr", 0, 0, 10),
+            WarmupEpochs = s.Number("warmup_epochs", 0, 0, 1000),
+            WarmupStartFactor = (float)s.Number("warmup_start_factor", 0.1, 0, 1),
+        };
+        s.RejectUnknownKeys();
+        return schedule;
+    }
+
+    /// <summary>Writes every setting, defaults included, in the same shape <see cref="Parse"/> reads.</summary>
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("model");
+            json.WriteString("name", Model);
+            json.WriteNumber("width", AlexNet.Width);
+            json.WriteNumber("conv_layers", AlexNet.ConvLayers);
+            json.WriteString("classifier", AlexNet.Classifier switch
+            {
+                ClassifierHead.Linear => "linear",
+                ClassifierHead.GlobalAveragePool => "gap",
+                _ => "fc3",
+            });
+            json.WriteBoolean("batch_norm", AlexNet.BatchNorm);
+            json.WriteNumber("dropout", AlexNet.Dropout);
+            json.WriteNumber("hidden", AlexNet.HiddenFeatures);
+            json.WriteEndObject();
+            json.WriteStartObject("optimizer");
+            json.WriteString("name", Optimizer.Name);
+            json.WriteNumber("lr", Optimizer.LearningRate);
+            json.WriteNumber("momentum", Optimizer.Momentum);
+            json.WriteNumber("dampening", Optimizer.Dampening);
+            json.WriteBoolean("nesterov", Optimizer.Nesterov);
+            json.WriteNumber("weight_decay", Optimizer.WeightDecay);
+            json.WriteNumber("beta1", Optimizer.Beta1);
+            json.WriteNumber("beta2", Optimizer.Beta2);
+            json.WriteNumber("eps", Optimizer.Epsilon);
+            json.WriteEndObject();
+            json.WriteStartObject("schedule");
+            json.WriteString("name", Schedule.Kind.ToString().ToLowerInvariant());
+            json.WriteNumber("gamma", Schedule.Gamma);
+            json.WriteNumber("step_epochs", Schedule.StepEpochs);
+            json.WriteStartArray("milestones");
+            foreach (int milestone in Schedule.Milestones)
+                json.WriteNumberValue(milestone);
+            json.WriteEndArray();
+            json.WriteNumber("min_lr", Schedule.MinLearningRate);
+            json.WriteNumber("warmup_epochs", Schedule.WarmupEpochs);
+            json.WriteNumber("warmup_start_factor", Schedule.WarmupStartFactor);
+            json.WriteEndObject();
+            json.WriteStartObject("augmentation");
+            json.WriteBoolean("flip", Augmentation.Flip);
+            json.WriteNumber("crop_padding", Augmentation.CropPadding);
+            json.WriteBoolean("erasing", Augmentation.Erasing);
+            json.WriteEndObject();
+            json.WriteNumber("epochs", Epochs);
+            json.WriteNumber("batch_size", BatchSize);
+            json.WriteNumber("seed", Seed);
+            json.WriteNumber("label_smoothing", LabelSmoothing);
+            json.WriteNumber("train_limit", TrainLimit);
+            json.WriteNumber("test_limit", TestLimit);
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
