@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FashionCuda.Autograd;
+using FashionCuda.Models;
+using FashionCuda.Optim;
+using FashionCuda.Tensors;
+using FashionCuda.Training;
+
+namespace FashionCuda.Cli.Commands;
+
+/// <summary>
+/// <c>fashioncuda bench</c>: training and inference throughput of a model on synthetic batches, warm-up steps
+/// excluded, and the backend's peak tensor memory.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model")
+        {
+            Description = "Model to time.",
+            DefaultValueFactory = _ => "alexnet-fm",
+        };
+        var width = new Option<int>("--width") { Description = "AlexNet-FM width w.", DefaultValueFactory = _ => 64 };
+        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Untimed steps first.",
+            DefaultValueFactory = _ => 2,
+        };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var device = Common.DeviceOption();
+        var command = new Command("bench", "Measure training and inference images per second.")
+        {
+            model, width, batch, steps, warmup, json, device,
+        };
+        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(model)!, parsed.GetValue(width),
+            parsed.GetValue(batch), parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(json),
+            parsed.GetValue(device)!)));
+        return command;
+    }
+
+    private static int Execute(string modelName, int width, int batch, int steps, int warmup, bool json,
+        string device)
+    {
+        if (!TrainConfig.ModelNames.Contains(modelName))
+            throw new UserException(
+                $"--model {modelName}: unknown model; use one of {string.Join(", ", TrainConfig.ModelNames)}.");
+        if (width < 1 || batch < 2 || steps < 1 || warmup < 0)
+            throw new UserException(
+                $"Invalid bench sizes: width {width} (≥ 1), batch {batch} (≥ 2), steps {steps} (≥ 1), " +
+                $"warmup {warmup} (≥ 0).");
+        var backend = Common.CreateBackend(device);
+        var config = new TrainConfig { Model = modelName, AlexNet = new AlexNetFmOptions { Width = width } };
+        var rng = new Rng(7);
+        var network = ModelFactory.Create(config, backend, rng);
+        var optimizer = new Sgd(network.Parameters(), 0.01f, momentum: 0.9f);
+        var images = new float[batch * 28 * 28];
+        var labels = new float[batch];
+        for (int i = 0; i < images.Length; i++)
+            images[i] = (float)rng.NextNormal();
+        for (int i = 0; i < batch; i++)
+            labels[i] = rng.NextInt(10);
+
+        backend.ResetPeakMemory();
+        double trainRate = Measure(warmup, steps, batch, () =>
+        {
+            using var scope = new TensorScope();
+            var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
+            var target = Tensor.FromArray(backend, labels, [batch]);
+            optimizer.ZeroGrad();
+            var loss = F.SoftmaxCrossEntropy(network.Call(input), target);
+            loss.Backward();
+            optimizer.Step();
+            loss.Item();
+        });
+        long peak = backend.PeakBytesInUse;
+        network.Eval();
+        double inferRate = Measure(warmup, steps, batch, () =>
+        {
+            using var noGrad = Autograd.Autograd.NoGrad();
+            using var scope = new TensorScope();
+            var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
+            network.Call(input).ToArray();
+        });
+        if (json)
+        {
+            var text = JsonSerializerText(modelName, width, batch, steps, backend.Name, trainRate, inferRate, peak);
+            Console.WriteLine(text);
+        }
+        else
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{modelName} w={width} batch {batch} on {backend.Name}, {Environment.ProcessorCount} threads, " +
+                $"{steps} timed steps after {warmup} warm-up"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train  {trainRate,9:F1} images/s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"infer  {inferRate,9:F1} images/s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"peak tensor memory {peak / (1024.0 * 1024.0):F1} MiB"));
+        }
+        return ExitCodes.Success;
+    }
+
+    private static double Measure(int warmup, int steps, int batch, Action step)
+    {
+        for (int i = 0; i < warmup; i++)
+            step();
+        var timer = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+            step();
+        return steps * batch / timer.Elapsed.TotalSeconds;
+    }
+
+    private static string JsonSerializerText(string model, int width, int batch, int steps, string device,
+        double trainRate, double inferRate, long peak)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("model", model);
+            writer.WriteNumber("width", width);
+            writer.WriteNumber("batch", batch);
+            writer.WriteNumber("steps", steps);
+            writer.WriteString("device", device);
+            writer.WriteNumber("threads", Environment.ProcessorCount);
+            writer.WriteNumber("train_images_per_second", Math.Round(trainRate, 2));
+            writer.WriteNumber("infer_images_per_second", Math.Round(inferRate, 2));
+            writer.WriteNumber("peak_memory_bytes", peak);
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using FashionCuda.Backends;
+using FashionCuda.Backends.Cpu;
+using FashionCuda.Backends.Reference;
+using FashionCuda.Data;
+using FashionCuda.Training;
+
+namespace FashionCuda.Cli.Commands;
+
+/// <summary>Process exit codes shared by every command.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>A check failed (for example a gradient check in <c>check</c>).</summary>
+    public const int CheckFailed = 1;
+
+    /// <summary>The user's input was invalid: a bad config, a missing data file, an unwritable folder.</summary>
+    public const int UsageError = 2;
+}
+
+/// <summary>An error the user can fix; the CLI prints its message alone, with no stack trace.</summary>
+public sealed class UserException(string message) : Exception(message);
+
+/// <summary>Options and error handling shared by the commands.</summary>
+public static class Common
+{
+    public static readonly string[] DeviceNames = ["cpu", "reference", "cuda", "auto"];
+
+    public static Option<string> DeviceOption() => new("--device")
+    {
+        Description = "Backend to run on: cpu (fast CPU path), reference (naive loops, slow) or cuda.",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static Option<string?> DataOption() => new("--data")
+    {
+        Description = "Folder with the Fashion-MNIST IDX files; default: data/fashion-mnist, then " +
+                      FashionMnist.SystemDirectory + ".",
+    };
+
+    /// <summary>Creates the backend a <c>--device</c> value names.</summary>
+    public static IBackend CreateBackend(string device) => device switch
+    {
+        "cpu" or "auto" => new CpuBackend(),
+        "reference" => new ReferenceBackend(),
+        // NOTE: the CUDA backend is not part of this build yet; the option is accepted so scripts keep working.
+        "cuda" => throw new UserException(
+            "--device cuda: this build has no CUDA backend yet; use --device cpu."),
+        _ => throw new UserException(
+            $"--device {device}: unknown device; use one of {string.Join(", ", DeviceNames)}."),
+    };
+
+    /// <summary>Runs a command body and turns the errors a user can cause into one line and exit code 2.</summary>
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is UserException or ConfigException or DataFileException
+                                      or CheckpointException or TrainingDivergedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return ExitCodes.UsageError;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("Interrupted.");
+            return 130;
+        }
+    }
+
+    /// <summary>Creates <paramref name="directory"/> and proves it writable, or raises a <see cref="UserException"/>.</summary>
+    public static string PrepareOutputDirectory(string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            string probe = Path.Combine(directory, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return Path.GetFullPath(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+                                      or NotSupportedException)
+        {
+            throw new UserException(
+                $"Cannot write to output folder '{directory}': {e.Message} Pass --out with a writable folder.");
+        }
+    }
+
+    /// <summary>Loads Fashion-MNIST from the search path, trimmed to the config's limits.</summary>
+    public static (ImageDataset Train, ImageDataset Test, string Source) LoadData(string? dataDirectory,
+        int trainLimit = 0, int testLimit = 0)
+    {
+        var data = FashionMnist.Load(dataDirectory);
+        var train = trainLimit > 0 && trainLimit < data.Train.Count ? data.Train.Take(trainLimit) : data.Train;
+        var test = testLimit > 0 && testLimit < data.Test.Count ? data.Test.Take(testLimit) : data.Test;
+        return (train, test, data.SourceDirectory);
+    }
+}

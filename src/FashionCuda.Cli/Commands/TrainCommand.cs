@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Globalization;
+using FashionCuda.Data;
+using FashionCuda.Training;
+using Spectre.Console;
+
+namespace FashionCuda.Cli.Commands;
+
+/// <summary><c>fashioncuda train</c>: trains from a JSON config and writes a run folder.</summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "JSON training config.", Required = true };
+        var data = Common.DataOption();
+        var output = new Option<string?>("--out")
+        {
+            Description = "Run folder for config.json, metrics.json, metrics.csv and model.safetensors; " +
+                          "default runs/<config name>.",
+        };
+        var device = Common.DeviceOption();
+        var epochs = new Option<int?>("--epochs") { Description = "Override the config's epoch count." };
+        var command = new Command("train", "Train a model from a JSON config.")
+        {
+            config, data, output, device, epochs,
+        };
+        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(config)!, parsed.GetValue(data),
+            parsed.GetValue(output), parsed.GetValue(device)!, parsed.GetValue(epochs))));
+        return command;
+    }
+
+    private static int Execute(string configPath, string? dataDirectory, string? outputDirectory, string device,
+        int? epochs)
+    {
+        var config = TrainConfig.Load(configPath);
+        if (epochs is { } count)
+        {
+            if (count < 1)
+                throw new UserException($"--epochs {count}: the epoch count must be at least 1.");
+            config = config.WithEpochs(count);
+        }
+        var backend = Common.CreateBackend(device);
+        var (train, test, source) = Common.LoadData(dataDirectory, config.TrainLimit, config.TestLimit);
+        string runDirectory = Common.PrepareOutputDirectory(
+            outputDirectory ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath)));
+        AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), config.ToJson() + "\n");
+
+        var trainer = new Trainer(config, backend, train, test);
+        PrintHeader(config, backend.Name, source, train.Count, test.Count, trainer, runDirectory);
+        trainer.EpochCompleted += metrics =>
+        {
+            PrintEpoch(metrics);
+            MetricsFiles.Write(runDirectory, trainer.History);
+            Checkpoint.Save(Path.Combine(runDirectory, Checkpoint.FileName), trainer.Model, config,
+                FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+        };
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        RunWithProgress(trainer, cancellation.Token);
+        var last = trainer.History[^1];
+        Console.WriteLine(
+            $"Finished: test accuracy {last.TestAccuracy:F4}. Results in {runDirectory} " +
+            "(config.json, metrics.json, metrics.csv, model.safetensors).");
+        return ExitCodes.Success;
+    }
+
+    private static void RunWithProgress(Trainer trainer, CancellationToken cancellation)
+    {
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            trainer.Run(cancellation);
+            return;
+        }
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("epoch 1");
+                trainer.StepCompleted += step =>
+                {
+                    task.MaxValue = step.StepsPerEpoch;
+                    task.Value = step.Step;
+                    task.Description = string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {step.Epoch + 1}  loss {step.Loss:F4}  {step.ImagesPerSecond,7:F0} img/s");
+                };
+                trainer.EpochCompleted += _ => task.Value = 0;
+                trainer.Run(cancellation);
+            });
+    }
+
+    private static void PrintHeader(TrainConfig config, string device, string source, int trainCount,
+        int testCount, Trainer trainer, string runDirectory)
+    {
+        var o = config.Optimizer;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"model      {config.Model} width {config.AlexNet.Width}, {trainer.Model.ParameterCount():N0} parameters"));
+        Console.WriteLine($"data       {source}: {trainCount} train, {testCount} test images");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"training   {config.Epochs} epochs, batch {config.BatchSize}, {o.Name} lr {o.LearningRate}, " +
+            $"schedule {config.Schedule.Kind.ToString().ToLowerInvariant()}, seed {config.Seed}, device {device}"));
+        Console.WriteLine($"run folder {runDirectory}");
+        Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc        lr   img/s  seconds");
+    }
+
+    private static void PrintEpoch(EpochMetrics m) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{m.Epoch,5}  {m.TrainLoss,10:F4}  {m.TrainAccuracy,9:F4}  {m.TestLoss,9:F4}  {m.TestAccuracy,8:F4}  " +
+            $"{m.LearningRate,8:G3}  {m.ImagesPerSecond,6:F0}  {m.Seconds,7:F1}"));
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using FashionCuda.Cli.Commands;
+
+namespace FashionCuda.Cli;
+
+/// <summary>Entry point of the <c>fashioncuda</c> command.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand(
+            "FashionCuda: a from-scratch CNN training engine for studying how CNNs work, on Fashion-MNIST.");
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(CheckCommand.Create());
+        root.Subcommands.Add(SummaryCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
+                Console.Error.WriteLine($"error: {error.Message}");
+            Console.Error.WriteLine("Run 'fashioncuda --help' or 'fashioncuda COMMAND --help' for usage.");
+            return ExitCodes.UsageError;
+        }
+        return parsed.Invoke();
+    }
+}

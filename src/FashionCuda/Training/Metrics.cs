@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace FashionCuda.Training;
+
+/// <summary>Figures of one finished epoch, as written to metrics.json and metrics.csv.</summary>
+public sealed record EpochMetrics(
+    int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds,
+    double LearningRate, double ImagesPerSecond);
+
+/// <summary>Loss, accuracy and confusion matrix of a model over one dataset.</summary>
+public sealed record Evaluation(double Loss, double Accuracy, int[,] Confusion)
+{
+    /// <summary>Rows are true classes, columns predicted classes.</summary>
+    public int Classes => Confusion.GetLength(0);
+
+    public double[] PerClassAccuracy()
+    {
+        var accuracy = new double[Classes];
+        for (int row = 0; row < Classes; row++)
+        {
+            long total = 0;
+            for (int column = 0; column < Classes; column++)
+                total += Confusion[row, column];
+            accuracy[row] = total == 0 ? double.NaN : (double)Confusion[row, row] / total;
+        }
+        return accuracy;
+    }
+}
+
+/// <summary>Writes metrics.json (a list of epochs) and metrics.csv, each atomically.</summary>
+public static class MetricsFiles
+{
+    public static void Write(string directory, IReadOnlyList<EpochMetrics> epochs)
+    {
+        AtomicFile.WriteText(Path.Combine(directory, "metrics.json"), ToJson(epochs));
+        AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), ToCsv(epochs));
+    }
+
+    public static string ToJson(IReadOnlyList<EpochMetrics> epochs)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartArray();
+            foreach (var e in epochs)
+            {
+                json.WriteStartObject();
+                json.WriteNumber("epoch", e.Epoch);
+                json.WriteNumber("train_loss", Round(e.TrainLoss));
+                json.WriteNumber("train_accuracy", Round(e.TrainAccuracy));
+                json.WriteNumber("test_loss", Round(e.TestLoss));
+                json.WriteNumber("test_accuracy", Round(e.TestAccuracy));
+                json.WriteNumber("seconds", Math.Round(e.Seconds, 3));
+                json.WriteNumber("learning_rate", e.LearningRate);
+                json.WriteNumber("images_per_second", Math.Round(e.ImagesPerSecond, 1));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    public static string ToCsv(IReadOnlyList<EpochMetrics> epochs)
+    {
+        var text = new StringBuilder(
+            "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate,images_per_second\n");
+        foreach (var e in epochs)
+        {
+            text.AppendLine(string.Join(",",
+                e.Epoch.ToString(CultureInfo.InvariantCulture), F(Round(e.TrainLoss)), F(Round(e.TrainAccuracy)),
+                F(Round(e.TestLoss)), F(Round(e.TestAccuracy)), F(Math.Round(e.Seconds, 3)), F(e.LearningRate),
+                F(Math.Round(e.ImagesPerSecond, 1))));
+        }
+        return text.ToString();
+    }
+
+    /// <summary>Reads metrics.json back, for tests and reports.</summary>
+    public static List<EpochMetrics> ReadJson(string path)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var list = new List<EpochMetrics>();
+        foreach (var e in document.RootElement.EnumerateArray())
+        {
+            list.Add(new EpochMetrics(e.GetProperty("epoch").GetInt32(), e.GetProperty("train_loss").GetDouble(),
+                e.GetProperty("train_accuracy").GetDouble(), e.GetProperty("test_loss").GetDouble(),
+                e.GetProperty("test_accuracy").GetDouble(), e.GetProperty("seconds").GetDouble(),
+                e.GetProperty("learning_rate").GetDouble(), e.GetProperty("images_per_second").GetDouble()));
+        }
+        return list;
+    }
+
+    private static double Round(double value) => Math.Round(value, 6);
+
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

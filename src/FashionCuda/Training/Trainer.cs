@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using FashionCuda.Autograd;
+using FashionCuda.Backends;
+using FashionCuda.Data;
+using FashionCuda.Models;
+using FashionCuda.Nn;
+using FashionCuda.Optim;
+using FashionCuda.Tensors;
+
+namespace FashionCuda.Training;
+
+/// <summary>Progress of one training step, for progress bars.</summary>
+public readonly record struct StepProgress(int Epoch, int Step, int StepsPerEpoch, double Loss, double ImagesPerSecond);
+
+/// <summary>
+/// Trains a model from a <see cref="TrainConfig"/> on 28×28 grey images: seeded initialization, shuffled and
+/// augmented batches, the configured optimizer and learning-rate schedule, and an evaluation after each epoch.
+/// The engine prints nothing; callers observe progress through <see cref="StepCompleted"/> and
+/// <see cref="EpochCompleted"/>.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly IBackend backend;
+    private readonly ImageDataset train;
+    private readonly ImageDataset test;
+    private readonly Rng modelRng;
+
+    public Trainer(TrainConfig config, IBackend backend, ImageDataset train, ImageDataset test)
+    {
+        Config = config;
+        this.backend = backend;
+        this.train = train;
+        this.test = test;
+        Normalization = Normalization.Compute(train);
+        modelRng = new Rng(config.Seed);
+        Model = ModelFactory.Create(config, backend, modelRng);
+        Optimizer = CreateOptimizer(config.Optimizer, Model.Parameters());
+    }
+
+    public TrainConfig Config { get; }
+
+    public Module Model { get; }
+
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Mean and standard deviation of the training pixels, on the [0, 1] scale.</summary>
+    public Normalization Normalization { get; }
+
+    public List<EpochMetrics> History { get; } = new();
+
+    public event Action<StepProgress>? StepCompleted;
+
+    public event Action<EpochMetrics>? EpochCompleted;
+
+    public static Optimizer CreateOptimizer(OptimizerConfig config, IEnumerable<Tensor> parameters) =>
+        config.Name switch
+        {
+            "sgd" => new Sgd(parameters, config.LearningRate, config.Momentum, config.Dampening, config.WeightDecay,
+                config.Nesterov),
+            "adam" => new Adam(parameters, config.LearningRate, config.Beta1, config.Beta2, config.Epsilon,
+                config.WeightDecay),
+            "adamw" => new Adam(parameters, config.LearningRate, config.Beta1, config.Beta2, config.Epsilon,
+                config.WeightDecay, decoupledWeightDecay: true),
+            _ => throw new ConfigException(
+                $"$.optimizer.name: unknown optimizer '{config.Name}'; use one of " +
+                $"{string.Join(", ", TrainConfig.OptimizerNames)}."),
+        };
+
+    /// <summary>Runs every epoch of the config and returns the history.</summary>
+    public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellation = default)
+    {
+        using var loader = new DataLoader(train, Normalization, new DataLoaderOptions
+        {
+            BatchSize = Config.BatchSize,
+            Shuffle = true,
+            Seed = Config.Seed ^ 0xDA7A5EEDUL,
+            Augmentation = ToOptions(Config.Augmentation),
+        });
+        for (int epoch = 0; epoch < Config.Epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var metrics = TrainEpoch(loader, epoch, cancellation);
+            History.Add(metrics);
+            EpochCompleted?.Invoke(metrics);
+        }
+        return History;
+    }
+
+    private EpochMetrics TrainEpoch(DataLoader loader, int epoch, CancellationToken cancellation)
+    {
+        Model.Train();
+        var timer = Stopwatch.StartNew();
+        int steps = loader.BatchesPerEpoch;
+        double lossSum = 0;
+        long correct = 0, seen = 0;
+        float learningRate = 0;
+        int step = 0;
+        var logits = Array.Empty<float>();
+        foreach (var batch in loader.Epoch(epoch))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            // Batch norm needs two values per channel; a trailing batch of one image is skipped.
+            if (batch.Count < 2)
+                continue;
+            learningRate = Config.Schedule.At(epoch + (double)step / steps);
+            Optimizer.LearningRate = learningRate;
+            var (loss, batchCorrect) = TrainStep(batch, ref logits);
+            lossSum += loss * batch.Count;
+            correct += batchCorrect;
+            seen += batch.Count;
+            step++;
+            StepCompleted?.Invoke(new StepProgress(epoch, step, steps, loss, seen / timer.Elapsed.TotalSeconds));
+        }
+        double trainSeconds = timer.Elapsed.TotalSeconds;
+        var evaluation = Evaluate(Model, test, Normalization, Config.BatchSize);
+        return new EpochMetrics(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
+            evaluation.Loss, evaluation.Accuracy, timer.Elapsed.TotalSeconds, learningRate, seen / trainSeconds);
+    }
+
+    /// <summary>Forward, loss, backward and update on one batch; returns the loss and the correct count.</summary>
+    private (double Loss, int Correct) TrainStep(Batch batch, ref float[] logits)
+    {
+        using var scope = new TensorScope();
+        var input = Tensor.FromArray(backend, batch.Images, [batch.Count, 1, batch.Height, batch.Width]);
+        var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
+        Optimizer.ZeroGrad();
+        var output = Model.Call(input);
+        var loss = F.SoftmaxCrossEntropy(output, labels, Config.LabelSmoothing);
+        loss.Backward();
+        Optimizer.Step();
+        double lossValue = loss.Item();
+        if (!double.IsFinite(lossValue))
+            throw new TrainingDivergedException(
+                $"The training loss became {lossValue}; lower optimizer.lr (now {Optimizer.LearningRate}) or add " +
+                "a warm-up (schedule.warmup_epochs).");
+        return (lossValue, CountCorrect(output, batch.Labels, ref logits));
+    }
+
+    /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> in evaluation mode.</summary>
+    public static Evaluation Evaluate(Module model, ImageDataset dataset, Normalization normalization, int batchSize)
+    {
+        var backend = model.Parameters().First().Backend;
+        bool wasTraining = model.Training;
+        model.Eval();
+        var confusion = new int[dataset.ClassCount, dataset.ClassCount];
+        double lossSum = 0;
+        long correct = 0;
+        var logits = Array.Empty<float>();
+        using var noGrad = Autograd.Autograd.NoGrad();
+        using var loader = new DataLoader(dataset, normalization,
+            new DataLoaderOptions { BatchSize = batchSize, Shuffle = false });
+        foreach (var batch in loader.Epoch(0))
+        {
+            using var scope = new TensorScope();
+            var input = Tensor.FromArray(backend, batch.Images, [batch.Count, 1, batch.Height, batch.Width]);
+            var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
+            var output = model.Call(input);
+            lossSum += F.SoftmaxCrossEntropy(output, labels).Item() * batch.Count;
+            int classes = output[1];
+            Download(output, ref logits);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                int predicted = ArgMax(logits.AsSpan(i * classes, classes));
+                int actual = (int)batch.Labels[i];
+                confusion[actual, predicted]++;
+                if (predicted == actual)
+                    correct++;
+            }
+        }
+        model.Train(wasTraining);
+        return new Evaluation(lossSum / Math.Max(1, dataset.Count), (double)correct / Math.Max(1, dataset.Count),
+            confusion);
+    }
+
+    public static AugmentationOptions ToOptions(AugmentationConfig config) => new()
+    {
+        Flip = config.Flip ? new FlipOptions() : null,
+        Crop = config.CropPadding > 0 ? new CropOptions { Padding = config.CropPadding } : null,
+        Erasing = config.Erasing ? new ErasingOptions() : null,
+    };
+
+    private static int CountCorrect(Tensor output, ReadOnlySpan<float> labels, ref float[] logits)
+    {
+        Download(output, ref logits);
+        int classes = output[1];
+        int correct = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (ArgMax(logits.AsSpan(i * classes, classes)) == (int)labels[i])
+                correct++;
+        }
+        return correct;
+    }
+
+    /// <summary>Copies logits to a host buffer that grows only when a batch is larger than any before.</summary>
+    private static void Download(Tensor output, ref float[] buffer)
+    {
+        if (buffer.Length < output.Length)
+            buffer = new float[output.Length];
+        output.Backend.Download(output, buffer.AsSpan(0, (int)output.Length));
+    }
+
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+                best = i;
+        }
+        return best;
+    }
+}
+
+/// <summary>The loss became NaN or infinite.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
