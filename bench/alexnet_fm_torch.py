@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Times the alexnet-fm layer list in PyTorch on the CPU, the same way `fashioncuda bench` does.
+
+Prints one JSON object with train_images_per_second and infer_images_per_second. Uses Debian's
+python3-torch; pass --threads to match the engine (2 on the reference machine).
+"""
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+
+def alexnet_fm(width: int, hidden: int = 1024, classes: int = 10) -> nn.Module:
+    """AlexNet-FM: the same layers, in the same order, as the engine's AlexNetFm baseline."""
+    w = width
+    features = nn.Sequential(
+        nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(w, 3 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3 * w, 6 * w, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(6 * w, 4 * w, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(4 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    )
+    classifier = nn.Sequential(
+        nn.Dropout(0.5), nn.Linear(4 * w * 3 * 3, hidden), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Linear(hidden, classes),
+    )
+    return nn.Sequential(features, nn.Flatten(), classifier)
+
+
+def measure(step, warmup: int, steps: int, batch: int) -> float:
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps * batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(7)
+    model = alexnet_fm(args.width)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images = torch.randn(args.batch, 1, 28, 28)
+    labels = torch.randint(0, 10, (args.batch,))
+    loss_function = nn.CrossEntropyLoss()
+
+    def train_step() -> None:
+        optimizer.zero_grad()
+        loss = loss_function(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    model.train()
+    train_rate = measure(train_step, args.warmup, args.steps, args.batch)
+    model.eval()
+
+    def infer_step() -> None:
+        with torch.no_grad():
+            model(images).numpy()
+
+    infer_rate = measure(infer_step, args.warmup, args.steps, args.batch)
+    print(json.dumps({
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "width": args.width,
+        "batch": args.batch, "train_images_per_second": round(train_rate, 2),
+        "infer_images_per_second": round(infer_rate, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
