@@ -16,13 +16,13 @@ namespace FashionCuda.Tests.Parity;
 /// </summary>
 public sealed class AlexNetParityTests
 {
-    // A value passes when |actual − expected| ≤ atol + rtol·|expected|. Both libraries compute in float32 and
-    // differ only by the rounding of sums of up to 216 products per conv output and 144 per linear output.
-    // That is an estimated few 1e-7 relative, well inside rtol. The smallest ReLU input or max-pool gap of
-    // the fixture's forward pass is 2.3e-5 (its decision_margin metadata), so a rounding difference
-    // cannot flip a ReLU or a pooling choice and the gradients must match as closely as the logits.
-    // Measured on x86-64, the largest differences on logits and gradients are 1.4e-7 and 4e-8 on the reference
-    // backend, and 1.7e-7 and 5e-8 on the CPU backend.
+    // A value passes when |actual − expected| ≤ atol + rtol·|expected|. PyTorch and the CPU backend compute in
+    // float32 and the reference backend in double, so results differ only by the rounding of sums of up to 216
+    // products per conv output and 144 per linear output. That is an estimated few 1e-7 relative, well inside
+    // rtol. The smallest ReLU input or max-pool gap of the fixture's forward pass is 2.3e-5 (its decision_margin
+    // metadata), so a rounding difference cannot flip a ReLU or a pooling choice, and the gradients must match
+    // as closely as the logits. Measured on x86-64, the largest differences on logits and gradients are 1.4e-7
+    // and 4e-8 on the reference backend, and 1.7e-7 and 5e-8 on the CPU backend.
     private const float ForwardAbsolute = 1e-5f;
     private const float ForwardRelative = 1e-4f;
     private const float GradientAbsolute = 1e-5f;
