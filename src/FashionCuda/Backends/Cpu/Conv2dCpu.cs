@@ -1,0 +1,283 @@
+using System.Numerics.Tensors;
+using Tensor = FashionCuda.Tensors.Tensor;
+
+namespace FashionCuda.Backends.Cpu;
+
+// Convolution as GEMM over a group of images at once, so the GEMM sees N = images·P·Q columns even when P·Q is
+// small (7×7 maps give 49 columns per image, which would waste most of a 32-column tile).
+//   columns (C·R·S, g·P·Q): im2col of g images; row (c, r, s), column (image, p, q)
+//   staging (K, g·P·Q):     GEMM output or gathered dOutput of the group
+//   forward:      staging = weight (K, C·R·S) · columns, then scattered to output (N, K, P, Q)
+//   dWeight:      dWeight += staging · columnsᵀ over all groups
+//   dInput:       columns = weightᵀ · staging, then col2im into dInput (N, C, H, W)
+public sealed partial class CpuBackend
+{
+    // Cap on the columns buffer (16 MiB), which bounds the group size g.
+    private const long MaxColumnFloats = 1L << 22;
+
+    private float[] columns = [];
+    private float[] staging = [];
+
+    public unsafe void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
+    {
+        ValidateConv(input, weight, output, geometry);
+        if (bias is not null)
+            RequireLength(bias, geometry.K, "bias");
+        var g = geometry;
+        int pq = g.P * g.Q, crs = g.C * g.R * g.S;
+        int group = ImagesPerGroup(g);
+        float[] x = Array(input), wt = Array(weight), y = Array(output);
+        float[]? b = bias is null ? null : Array(bias);
+        EnsureConvBuffers(crs, g.K, group * pq);
+        fixed (float* px = x, pw = wt, py = y, pcol = columns, pstage = staging)
+        {
+            for (int n0 = 0; n0 < g.N; n0 += group)
+            {
+                int images = Math.Min(group, g.N - n0);
+                int ld = images * pq;
+                float* col = IsPointwise(g) && images == 1 ? px + (long)n0 * g.C * g.H * g.W : pcol;
+                if (col == pcol)
+                    Im2Col(x, g, n0, images, columns);
+                if (images == 1)
+                {
+                    // One image: the GEMM writes output[n] (K, P·Q) in place, on top of the bias.
+                    float* target = py + (long)n0 * g.K * pq;
+                    if (b is not null)
+                        FillRows(target, g.K, pq, b);
+                    gemm.Multiply(false, false, g.K, pq, crs, 1f, pw, crs, col, ld, b is null ? 0f : 1f, target, pq);
+                }
+                else
+                {
+                    gemm.Multiply(false, false, g.K, ld, crs, 1f, pw, crs, col, ld, 0f, pstage, ld);
+                    ScatterGroup(staging, y, b, g.K, pq, n0, images);
+                }
+            }
+        }
+    }
+
+    public unsafe void Conv2dBackward(Tensor input, Tensor weight, Tensor gradOutput, Tensor? gradInput,
+        Tensor? gradWeight, Tensor? gradBias, Conv2dGeometry geometry)
+    {
+        ValidateConv(input, weight, gradOutput, geometry);
+        var g = geometry;
+        int pq = g.P * g.Q, crs = g.C * g.R * g.S;
+        float[] dy = Array(gradOutput);
+        if (gradBias is not null)
+        {
+            RequireLength(gradBias, g.K, "bias gradient");
+            ConvBiasGradient(dy, Array(gradBias), g.N, g.K, pq);
+        }
+        if (gradWeight is not null)
+            RequireLength(gradWeight, weight.Length, "weight gradient");
+        if (gradInput is not null)
+            RequireLength(gradInput, input.Length, "input gradient");
+        if (gradWeight is null && gradInput is null)
+            return;
+        int group = ImagesPerGroup(g);
+        float[] x = Array(input), wt = Array(weight);
+        float[] dw = gradWeight is null ? [] : Array(gradWeight);
+        float[] dx = gradInput is null ? [] : Array(gradInput);
+        EnsureConvBuffers(crs, g.K, group * pq);
+        fixed (float* px = x, pw = wt, pdy = dy, pdw = dw, pdx = dx, pcol = columns, pstage = staging)
+        {
+            for (int n0 = 0; n0 < g.N; n0 += group)
+            {
+                int images = Math.Min(group, g.N - n0);
+                int ld = images * pq;
+                float* dyGroup = pdy + (long)n0 * g.K * pq;
+                if (images > 1)
+                {
+                    GatherGroup(dy, staging, g.K, pq, n0, images);
+                    dyGroup = pstage;
+                }
+                bool direct = IsPointwise(g) && images == 1;
+                if (gradWeight is not null)
+                {
+                    float* col = direct ? px + (long)n0 * g.C * g.H * g.W : pcol;
+                    if (!direct)
+                        Im2Col(x, g, n0, images, columns);
+                    gemm.Multiply(false, true, g.K, crs, ld, 1f, dyGroup, ld, col, ld, n0 == 0 ? 0f : 1f, pdw, crs);
+                }
+                if (gradInput is not null)
+                {
+                    float* target = direct ? pdx + (long)n0 * g.C * g.H * g.W : pcol;
+                    gemm.Multiply(true, false, crs, ld, g.K, 1f, pw, crs, dyGroup, ld, 0f, target, ld);
+                    if (!direct)
+                        Col2Im(columns, dx, g, n0, images);
+                }
+            }
+        }
+    }
+
+    private static void ValidateConv(Tensor input, Tensor weight, Tensor output, Conv2dGeometry g)
+    {
+        g.Validate();
+        RequireLength(input, (long)g.N * g.C * g.H * g.W, "input");
+        RequireLength(weight, (long)g.K * g.C * g.R * g.S, "weight");
+        RequireLength(output, (long)g.N * g.K * g.P * g.Q, "output");
+    }
+
+    private static bool IsPointwise(Conv2dGeometry g) =>
+        g.R == 1 && g.S == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+
+    /// <summary>Picks how many images share one GEMM, balanced so that the last group is not a sliver.</summary>
+    private static int ImagesPerGroup(Conv2dGeometry g)
+    {
+        long perImage = (long)g.C * g.R * g.S * g.P * g.Q;
+        int group = (int)Math.Clamp(MaxColumnFloats / perImage, 1, g.N);
+        int groups = (g.N + group - 1) / group;
+        return (g.N + groups - 1) / groups;
+    }
+
+    private void EnsureConvBuffers(int crs, int k, int groupColumns)
+    {
+        long columnFloats = (long)crs * groupColumns;
+        long stagingFloats = (long)k * groupColumns;
+        if (columns.Length < columnFloats)
+            columns = GC.AllocateUninitializedArray<float>(checked((int)columnFloats));
+        if (staging.Length < stagingFloats)
+            staging = GC.AllocateUninitializedArray<float>(checked((int)stagingFloats));
+    }
+
+    private static unsafe void FillRows(float* target, int rows, int length, float[] values)
+    {
+        for (int row = 0; row < rows; row++)
+            new Span<float>(target + (long)row * length, length).Fill(values[row]);
+    }
+
+    /// <summary>Writes the im2col rows of images n0 .. n0+count into <paramref name="col"/>, one task per plane.</summary>
+    private void Im2Col(float[] x, Conv2dGeometry g, int n0, int count, float[] col)
+    {
+        int pq = g.P * g.Q;
+        ForItems(count * g.C, (long)g.R * g.S * pq, item =>
+        {
+            int image = item / g.C, channel = item % g.C;
+            var plane = x.AsSpan(((n0 + image) * g.C + channel) * g.H * g.W, g.H * g.W);
+            int ld = count * pq;
+            for (int r = 0; r < g.R; r++)
+            {
+                for (int s = 0; s < g.S; s++)
+                {
+                    int row = (channel * g.R + r) * g.S + s;
+                    Im2ColRow(plane, g, r, s, col.AsSpan(row * ld + image * pq, pq));
+                }
+            }
+        });
+    }
+
+    /// <summary>Fills the P·Q values that kernel tap (r, s) sees across the output positions of one plane.</summary>
+    private static void Im2ColRow(ReadOnlySpan<float> plane, Conv2dGeometry g, int r, int s, Span<float> target)
+    {
+        // For stride 1 the valid q form one run: iw = q − PadW + s in [0, W).
+        int qStart = Math.Clamp(g.PadW - s, 0, g.Q);
+        int qEnd = Math.Clamp(g.W + g.PadW - s, qStart, g.Q);
+        for (int p = 0; p < g.P; p++)
+        {
+            var line = target.Slice(p * g.Q, g.Q);
+            int ih = p * g.StrideH - g.PadH + r;
+            if ((uint)ih >= (uint)g.H)
+            {
+                line.Clear();
+                continue;
+            }
+            var source = plane.Slice(ih * g.W, g.W);
+            if (g.StrideW == 1)
+            {
+                line[..qStart].Clear();
+                source.Slice(qStart - g.PadW + s, qEnd - qStart).CopyTo(line[qStart..qEnd]);
+                line[qEnd..].Clear();
+                continue;
+            }
+            for (int q = 0; q < g.Q; q++)
+            {
+                int iw = q * g.StrideW - g.PadW + s;
+                line[q] = (uint)iw < (uint)g.W ? source[iw] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Sums the column gradients of images n0 .. n0+count back into their dInput planes.</summary>
+    private void Col2Im(float[] col, float[] dx, Conv2dGeometry g, int n0, int count)
+    {
+        int pq = g.P * g.Q;
+        ForItems(count * g.C, (long)g.R * g.S * pq, item =>
+        {
+            int image = item / g.C, channel = item % g.C;
+            var plane = dx.AsSpan(((n0 + image) * g.C + channel) * g.H * g.W, g.H * g.W);
+            plane.Clear();
+            int ld = count * pq;
+            for (int r = 0; r < g.R; r++)
+            {
+                for (int s = 0; s < g.S; s++)
+                {
+                    int row = (channel * g.R + r) * g.S + s;
+                    Col2ImRow(col.AsSpan(row * ld + image * pq, pq), g, r, s, plane);
+                }
+            }
+        });
+    }
+
+    private static void Col2ImRow(ReadOnlySpan<float> source, Conv2dGeometry g, int r, int s, Span<float> plane)
+    {
+        int qStart = Math.Clamp(g.PadW - s, 0, g.Q);
+        int qEnd = Math.Clamp(g.W + g.PadW - s, qStart, g.Q);
+        for (int p = 0; p < g.P; p++)
+        {
+            int ih = p * g.StrideH - g.PadH + r;
+            if ((uint)ih >= (uint)g.H)
+                continue;
+            var line = source.Slice(p * g.Q, g.Q);
+            var target = plane.Slice(ih * g.W, g.W);
+            if (g.StrideW == 1)
+            {
+                var run = target.Slice(qStart - g.PadW + s, qEnd - qStart);
+                TensorPrimitives.Add(run, line[qStart..qEnd], run);
+                continue;
+            }
+            for (int q = 0; q < g.Q; q++)
+            {
+                int iw = q * g.StrideW - g.PadW + s;
+                if ((uint)iw < (uint)g.W)
+                    target[iw] += line[q];
+            }
+        }
+    }
+
+    /// <summary>Copies staging (K, count·P·Q) to output images n0 .. n0+count (N, K, P, Q), adding the bias.</summary>
+    private void ScatterGroup(float[] source, float[] output, float[]? bias, int k, int pq, int n0, int count)
+    {
+        int ld = count * pq;
+        ForItems(count * k, pq, item =>
+        {
+            int image = item / k, channel = item % k;
+            var from = source.AsSpan(channel * ld + image * pq, pq);
+            var to = output.AsSpan(((n0 + image) * k + channel) * pq, pq);
+            if (bias is null)
+                from.CopyTo(to);
+            else
+                TensorPrimitives.Add(from, bias[channel], to);
+        });
+    }
+
+    /// <summary>The inverse of <see cref="ScatterGroup"/> without bias: dOutput images into staging (K, count·P·Q).</summary>
+    private void GatherGroup(float[] gradOutput, float[] target, int k, int pq, int n0, int count)
+    {
+        int ld = count * pq;
+        ForItems(count * k, pq, item =>
+        {
+            int image = item / k, channel = item % k;
+            gradOutput.AsSpan(((n0 + image) * k + channel) * pq, pq).CopyTo(target.AsSpan(channel * ld + image * pq, pq));
+        });
+    }
+
+    private void ConvBiasGradient(float[] dy, float[] db, int n, int k, int pq)
+    {
+        ForItems(k, (long)n * pq, channel =>
+        {
+            double sum = 0;
+            for (int image = 0; image < n; image++)
+                sum += TensorPrimitives.Sum(dy.AsSpan((image * k + channel) * pq, pq));
+            db[channel] = (float)sum;
+        });
+    }
+}
