@@ -2,7 +2,7 @@
 """Write the small balanced Fashion-MNIST subset that the repository ships in data/fashion-mnist/.
 
 The subset contains the first 200 training images of each class (2,000 in all) and the first 100 test images of
-each class (1,000 in all), taken_per_class in file order and kept in file order, so the choice needs no random numbers
+each class (1,000 in all), taken in file order and kept in file order, so the choice needs no random numbers
 and the same source files always give the same subset. The output uses the IDX format of the source and is
 gzipped with a zero timestamp, so rerunning the script reproduces the files byte for byte.
 
