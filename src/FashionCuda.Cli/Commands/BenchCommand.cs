@@ -81,7 +81,7 @@ public static class BenchCommand
         network.Eval();
         double inferRate = Measure(warmup, steps, batch, () =>
         {
-            using var noGrad = Autograd.Autograd.NoGrad();
+            using var noGrad = GradMode.NoGrad();
             using var scope = new TensorScope();
             var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
             network.Call(input).ToArray();

@@ -26,7 +26,7 @@ public static partial class F
         if (!training)
         {
             backend.BatchNorm2dForwardInference(input, weight, bias, runningMean, runningVar, output, epsilon);
-            if (Autograd.NeedsGrad(input, weight, bias))
+            if (GradMode.NeedsGrad(input, weight, bias))
                 throw new NotSupportedException(
                     "batch_norm2d in evaluation mode is not differentiable here; run it inside a no-grad scope.");
             return output;
@@ -39,7 +39,7 @@ public static partial class F
         var saveInvStd = Tensor.Empty(backend, [channels]);
         backend.BatchNorm2dForwardTraining(input, weight, bias, output, saveMean, saveInvStd, runningMean,
             runningVar, momentum, epsilon);
-        if (Autograd.NeedsGrad(input, weight, bias))
+        if (GradMode.NeedsGrad(input, weight, bias))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -48,9 +48,9 @@ public static partial class F
                 var gradBias = Tensor.Empty(backend, bias.Dimensions);
                 backend.BatchNorm2dBackward(input, weight, saveMean, saveInvStd, gradOutput, gradInput, gradWeight,
                     gradBias);
-                Autograd.AccumulateGrad(input, gradInput);
-                Autograd.AccumulateGrad(weight, gradWeight);
-                Autograd.AccumulateGrad(bias, gradBias);
+                GradMode.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(weight, gradWeight);
+                GradMode.AccumulateGrad(bias, gradBias);
             });
         }
         return output;
@@ -71,7 +71,7 @@ public static partial class F
         var output = Tensor.Empty(backend, input.Dimensions);
         var mask = Tensor.Empty(backend, input.Dimensions);
         backend.DropoutForward(input, output, mask, probability, seed);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -80,7 +80,7 @@ public static partial class F
                 using (var mask4 = Flat4(mask))
                 using (var gradInput4 = Flat4(gradInput))
                     backend.Multiply(gradOutput4, mask4, gradInput4, Backends.Broadcast.None);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -96,13 +96,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, input.Dimensions);
         backend.LocalResponseNormForward(input, output, size, alpha, beta, k);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.LocalResponseNormBackward(input, output, gradOutput, gradInput, size, alpha, beta, k);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -125,13 +125,13 @@ public static partial class F
         var loss = Tensor.Empty(backend, [1]);
         var probabilities = Tensor.Empty(backend, logits.Dimensions);
         backend.SoftmaxCrossEntropyForward(logits, labels, loss, probabilities, labelSmoothing);
-        if (Autograd.NeedsGrad(logits))
+        if (GradMode.NeedsGrad(logits))
         {
             Tape.Current.Record(loss, gradLoss =>
             {
                 var gradLogits = Tensor.Empty(backend, logits.Dimensions);
                 backend.SoftmaxCrossEntropyBackward(probabilities, labels, gradLoss, gradLogits, labelSmoothing);
-                Autograd.AccumulateGrad(logits, gradLogits);
+                GradMode.AccumulateGrad(logits, gradLogits);
             });
         }
         return loss;

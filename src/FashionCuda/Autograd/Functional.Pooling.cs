@@ -12,13 +12,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, g.OutputShape);
         backend.MaxPool2dForward(input, output, g);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.MaxPool2dBackward(input, gradOutput, gradInput, g);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -31,13 +31,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, g.OutputShape);
         backend.AvgPool2dForward(input, output, g);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.AvgPool2dBackward(gradOutput, gradInput, g);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -50,13 +50,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, [input[0], input[1], 1, 1]);
         backend.GlobalAvgPoolForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.GlobalAvgPoolBackward(gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -69,13 +69,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, [input[0], input[1], 1, 1]);
         backend.GlobalMaxPoolForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.GlobalMaxPoolBackward(input, gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -88,13 +88,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, [input[0], 1, input[2], input[3]]);
         backend.ChannelMeanForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.ChannelMeanBackward(gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -107,13 +107,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, [input[0], 1, input[2], input[3]]);
         backend.ChannelMaxForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.ChannelMaxBackward(input, gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -138,7 +138,7 @@ public static partial class F
         var backend = first.Backend;
         var output = Tensor.Empty(backend, [first[0], channels, first[2], first[3]]);
         backend.ConcatChannels(inputs, output);
-        if (Autograd.NeedsGrad(inputs))
+        if (GradMode.NeedsGrad(inputs))
         {
             Tape.Current.Record(output, gradOutput =>
             {

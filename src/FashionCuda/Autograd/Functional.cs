@@ -25,7 +25,7 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, g.OutputShape);
         backend.Conv2dForward(input, weight, bias, output, g);
-        if (Autograd.NeedsGrad(input, weight, bias))
+        if (GradMode.NeedsGrad(input, weight, bias))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -54,7 +54,7 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, [input[0], weight[0]]);
         backend.LinearForward(input, weight, bias, output);
-        if (Autograd.NeedsGrad(input, weight, bias))
+        if (GradMode.NeedsGrad(input, weight, bias))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -76,13 +76,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, input.Dimensions);
         backend.ReluForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.ReluBackward(output, gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -93,13 +93,13 @@ public static partial class F
         var backend = input.Backend;
         var output = Tensor.Empty(backend, input.Dimensions);
         backend.SigmoidForward(input, output);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 var gradInput = Tensor.Empty(backend, input.Dimensions);
                 backend.SigmoidBackward(output, gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -112,7 +112,7 @@ public static partial class F
         var backend = a.Backend;
         var output = Tensor.Empty(backend, a.Dimensions);
         backend.Add(a, b, output);
-        if (Autograd.NeedsGrad(a, b))
+        if (GradMode.NeedsGrad(a, b))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -135,7 +135,7 @@ public static partial class F
         var backend = a.Backend;
         var output = Tensor.Empty(backend, a.Dimensions);
         backend.Multiply(a, b, output, broadcast);
-        if (Autograd.NeedsGrad(a, b))
+        if (GradMode.NeedsGrad(a, b))
         {
             Tape.Current.Record(output, gradOutput =>
             {
@@ -157,14 +157,14 @@ public static partial class F
     {
         var resolved = ResolveShape(input, shape);
         var output = input.View(resolved);
-        if (Autograd.NeedsGrad(input))
+        if (GradMode.NeedsGrad(input))
         {
             Tape.Current.Record(output, gradOutput =>
             {
                 // A copy, not a view: the input's gradient may be accumulated into later, in place.
                 var gradInput = Tensor.Empty(input.Backend, input.Dimensions);
                 input.Backend.Copy(gradOutput, gradInput);
-                Autograd.AccumulateGrad(input, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
             });
         }
         return output;
@@ -219,7 +219,7 @@ public static partial class F
     private static void Deliver(Tensor tensor, Tensor? grad)
     {
         if (grad is not null)
-            Autograd.AccumulateGrad(tensor, grad);
+            GradMode.AccumulateGrad(tensor, grad);
     }
 
     /// <summary>Hands an unchanged upstream gradient to an input, as a copy it owns.</summary>
@@ -229,7 +229,7 @@ public static partial class F
             return;
         var grad = Tensor.Empty(input.Backend, input.Dimensions);
         input.Backend.Copy(gradOutput, grad);
-        Autograd.AccumulateGrad(input, grad);
+        GradMode.AccumulateGrad(input, grad);
     }
 
     private static void RequireRank(Tensor tensor, int rank, string what)

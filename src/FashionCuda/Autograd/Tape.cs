@@ -42,7 +42,7 @@ public sealed class Tape
                 "or it was computed inside a no-grad scope.");
         try
         {
-            Autograd.AccumulateGrad(loss, Tensor.Full(loss.Backend, loss.Dimensions, 1f));
+            GradMode.AccumulateGrad(loss, Tensor.Full(loss.Backend, loss.Dimensions, 1f));
             for (int i = entries.Count - 1; i >= 0; i--)
             {
                 var (output, backward) = entries[i];
@@ -68,7 +68,7 @@ public sealed class Tape
 }
 
 /// <summary>Gradient mode and accumulation shared by all differentiable ops.</summary>
-public static class Autograd
+public static class GradMode
 {
     [ThreadStatic] private static int noGradDepth;
 

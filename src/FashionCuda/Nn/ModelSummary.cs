@@ -1,3 +1,4 @@
+using FashionCuda.Autograd;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Nn;
@@ -15,7 +16,7 @@ public static class ModelSummary
         bool wasTraining = model.Training;
         model.Eval();
         var rows = new List<Row>();
-        using (var noGrad = Autograd.Autograd.NoGrad())
+        using (var noGrad = GradMode.NoGrad())
         using (var scope = new TensorScope())
         using (var trace = new ModuleTrace())
         {

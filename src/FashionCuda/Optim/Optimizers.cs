@@ -36,7 +36,7 @@ public abstract class Optimizer
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     public void Step()
     {
-        using var noGrad = Autograd.Autograd.NoGrad();
+        using var noGrad = GradMode.NoGrad();
         StepCount++;
         for (int i = 0; i < Parameters.Count; i++)
         {

@@ -146,7 +146,7 @@ public sealed class Trainer
         double lossSum = 0;
         long correct = 0;
         var logits = Array.Empty<float>();
-        using var noGrad = Autograd.Autograd.NoGrad();
+        using var noGrad = GradMode.NoGrad();
         using var loader = new DataLoader(dataset, normalization,
             new DataLoaderOptions { BatchSize = batchSize, Shuffle = false });
         foreach (var batch in loader.Epoch(0))

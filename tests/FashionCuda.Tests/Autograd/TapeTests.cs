@@ -67,11 +67,11 @@ public class TapeTests
         var x = Leaf([1, 2], [1, 1, 1, 2]);
         int before = Tape.Current.Count;
         Tensor y;
-        using (FashionCuda.Autograd.Autograd.NoGrad())
+        using (GradMode.NoGrad())
             y = F.Relu(x);
         Assert.Equal(before, Tape.Current.Count);
         Assert.False(y.RequiresGrad);
-        Assert.True(FashionCuda.Autograd.Autograd.IsGradEnabled);
+        Assert.True(GradMode.IsGradEnabled);
     }
 
     [Fact]

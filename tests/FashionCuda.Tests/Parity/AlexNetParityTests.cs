@@ -54,7 +54,7 @@ public sealed class AlexNetParityTests
 
         float[] logits;
         float loss;
-        using (Autograd.Autograd.NoGrad())
+        using (GradMode.NoGrad())
         {
             var output = model.Call(input);
             Assert.Equal(Expected.Value.Shape("logits"), output.Dimensions);

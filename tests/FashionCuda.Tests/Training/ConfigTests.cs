@@ -58,7 +58,7 @@ public class ConfigTests
     [InlineData("""{ "optimizer": { "name": "rmsprop" } }""", "$.optimizer.name", "'adamw'")]
     [InlineData("""{ "optimizer": { "lr": "fast" } }""", "$.optimizer.lr: expected a number", "\"fast\"")]
     [InlineData("""{ "optimizer": { "lr": -1 } }""", "$.optimizer.lr: -1 is out of range", "from 0")]
-    [InlineData("""{ "batch_size": 0 }""", "$.batch_size: 0 is out of range", "at least 1")]
+    [InlineData("""{ "batch_size": 0 }""", "$.batch_size: 0 is out of range", "1 to 65536")]
     [InlineData("""{ "model": { "conv_layers": 4 } }""", "$.model.conv_layers: 4 is not allowed", "3, 5 or 7")]
     [InlineData("""{ "schedule": { "milestones": [2, "x"] } }""", "$.schedule.milestones[1]", "integer")]
     [InlineData("""{ "augmentation": { "flip": 1 } }""", "$.augmentation.flip: expected true or false", "1")]
