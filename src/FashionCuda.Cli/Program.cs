@@ -8,6 +8,9 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Spectre.Console assumes 80 columns without a terminal, which wraps the tables in logs and pipes.
+        if (Console.IsOutputRedirected)
+            Spectre.Console.AnsiConsole.Profile.Width = 160;
         var root = new RootCommand(
             "FashionCuda: a from-scratch CNN training engine for studying how CNNs work, on Fashion-MNIST.");
         root.Subcommands.Add(TrainCommand.Create());
