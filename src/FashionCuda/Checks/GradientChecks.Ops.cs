@@ -4,17 +4,17 @@ using FashionCuda.Tensors;
 
 namespace FashionCuda.Checks;
 
-/// <summary>The per-op set-ups of <see cref="GradientChecks"/>: inputs, the forward loss and the backward pass.</summary>
+/// <summary>Per-op set-ups of <see cref="GradientChecks"/>: inputs, forward loss and backward pass.</summary>
 public static partial class GradientChecks
 {
-    private static IEnumerable<CheckResult> CheckConv2d(Rng rng) =>
-        CheckConv2dWith(rng, "conv2d", new Conv2dGeometry(N: 2, C: 3, H: 5, W: 5, K: 4, R: 3, S: 3,
+    private static IEnumerable<CheckResult> CheckConv2d(Rng rng, string op) =>
+        CheckConv2dWith(rng, op, new Conv2dGeometry(N: 2, C: 3, H: 5, W: 5, K: 4, R: 3, S: 3,
             StrideH: 1, StrideW: 1, PadH: 1, PadW: 1));
 
-    /// <summary>Unequal strides, padding on one axis and a 3×2 kernel; the last input column is never read.</summary>
-    private static IEnumerable<CheckResult> CheckConv2dStrided(Rng rng) =>
-        CheckConv2dWith(rng, "conv2d-strided", new Conv2dGeometry(N: 2, C: 2, H: 7, W: 7, K: 3, R: 3, S: 2,
-            StrideH: 2, StrideW: 2, PadH: 1, PadW: 0));
+    /// <summary>Strides (2, 3), padding on rows only and a 3×2 kernel, so some input columns are never read.</summary>
+    private static IEnumerable<CheckResult> CheckConv2dStrided(Rng rng, string op) =>
+        CheckConv2dWith(rng, op, new Conv2dGeometry(N: 2, C: 2, H: 7, W: 7, K: 3, R: 3, S: 2,
+            StrideH: 2, StrideW: 3, PadH: 1, PadW: 0));
 
     private static IEnumerable<CheckResult> CheckConv2dWith(Rng rng, string op, Conv2dGeometry geometry)
     {
@@ -38,7 +38,7 @@ public static partial class GradientChecks
         yield return Compare(op, "dBias", bias, gradBias, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckLinear(Rng rng)
+    private static IEnumerable<CheckResult> CheckLinear(Rng rng, string op)
     {
         const int batch = 3, inFeatures = 5, outFeatures = 4;
         var input = Normal(rng, batch * inFeatures);
@@ -57,12 +57,12 @@ public static partial class GradientChecks
         var gradBias = new double[bias.Length];
         LinearReference.Backward(input, weight, gradOutput, gradInput, gradWeight, gradBias, batch, inFeatures,
             outFeatures);
-        yield return Compare("linear", "dInput", input, gradInput, Loss);
-        yield return Compare("linear", "dWeight", weight, gradWeight, Loss);
-        yield return Compare("linear", "dBias", bias, gradBias, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dWeight", weight, gradWeight, Loss);
+        yield return Compare(op, "dBias", bias, gradBias, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckRelu(Rng rng)
+    private static IEnumerable<CheckResult> CheckRelu(Rng rng, string op)
     {
         var input = AwayFromZero(rng, 60);
         var gradOutput = Normal(rng, input.Length);
@@ -77,10 +77,10 @@ public static partial class GradientChecks
         ActivationReference.ReluForward(input, output);
         var gradInput = new double[input.Length];
         ActivationReference.ReluBackward(output, gradOutput, gradInput);
-        yield return Compare("relu", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckSigmoid(Rng rng)
+    private static IEnumerable<CheckResult> CheckSigmoid(Rng rng, string op)
     {
         var input = Normal(rng, 60, 2);
         var gradOutput = Normal(rng, input.Length);
@@ -95,10 +95,10 @@ public static partial class GradientChecks
         ActivationReference.SigmoidForward(input, output);
         var gradInput = new double[input.Length];
         ActivationReference.SigmoidBackward(output, gradOutput, gradInput);
-        yield return Compare("sigmoid", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckAdd(Rng rng)
+    private static IEnumerable<CheckResult> CheckAdd(Rng rng, string op)
     {
         var a = Normal(rng, 40);
         var b = Normal(rng, 40);
@@ -113,8 +113,8 @@ public static partial class GradientChecks
         var gradA = new double[a.Length];
         var gradB = new double[b.Length];
         ActivationReference.AddBackward(gradOutput, gradA, gradB);
-        yield return Compare("add", "dA", a, gradA, Loss);
-        yield return Compare("add", "dB", b, gradB, Loss);
+        yield return Compare(op, "dA", a, gradA, Loss);
+        yield return Compare(op, "dB", b, gradB, Loss);
     }
 
     private static IEnumerable<CheckResult> CheckMultiply(Rng rng, string op, Broadcast broadcast)
@@ -143,13 +143,13 @@ public static partial class GradientChecks
         yield return Compare(op, "dB", b, gradB, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckMaxPool2d(Rng rng) =>
-        CheckMaxPool2dWith(rng, "max-pool-2d", new Pool2dGeometry(N: 2, C: 2, H: 6, W: 6, KernelH: 2, KernelW: 2,
+    private static IEnumerable<CheckResult> CheckMaxPool2d(Rng rng, string op) =>
+        CheckMaxPool2dWith(rng, op, new Pool2dGeometry(N: 2, C: 2, H: 6, W: 6, KernelH: 2, KernelW: 2,
             StrideH: 2, StrideW: 2, PadH: 0, PadW: 0));
 
     /// <summary>Overlapping padded windows, so some inputs collect gradient from two windows.</summary>
-    private static IEnumerable<CheckResult> CheckMaxPool2dPadded(Rng rng) =>
-        CheckMaxPool2dWith(rng, "max-pool-2d-padded", new Pool2dGeometry(N: 1, C: 2, H: 7, W: 6, KernelH: 3,
+    private static IEnumerable<CheckResult> CheckMaxPool2dPadded(Rng rng, string op) =>
+        CheckMaxPool2dWith(rng, op, new Pool2dGeometry(N: 1, C: 2, H: 7, W: 6, KernelH: 3,
             KernelW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1));
 
     private static IEnumerable<CheckResult> CheckMaxPool2dWith(Rng rng, string op, Pool2dGeometry geometry)
@@ -169,7 +169,7 @@ public static partial class GradientChecks
     }
 
     /// <summary>A padded, overlapping, non-square window, so the divisor includes padded positions.</summary>
-    private static IEnumerable<CheckResult> CheckAvgPool2d(Rng rng)
+    private static IEnumerable<CheckResult> CheckAvgPool2d(Rng rng, string op)
     {
         var geometry = new Pool2dGeometry(N: 2, C: 2, H: 7, W: 6, KernelH: 3, KernelW: 2, StrideH: 2, StrideW: 1,
             PadH: 1, PadW: 1);
@@ -184,10 +184,10 @@ public static partial class GradientChecks
 
         var gradInput = new double[input.Length];
         PoolingReference.AvgPool2dBackward(gradOutput, gradInput, geometry);
-        yield return Compare("avg-pool-2d", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckGlobalAvgPool(Rng rng)
+    private static IEnumerable<CheckResult> CheckGlobalAvgPool(Rng rng, string op)
     {
         const int n = 2, c = 3, h = 4, w = 5;
         var input = Normal(rng, n * c * h * w);
@@ -201,10 +201,10 @@ public static partial class GradientChecks
 
         var gradInput = new double[input.Length];
         PoolingReference.GlobalAvgPoolBackward(gradOutput, gradInput, n, c, h, w);
-        yield return Compare("global-avg-pool", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckGlobalMaxPool(Rng rng)
+    private static IEnumerable<CheckResult> CheckGlobalMaxPool(Rng rng, string op)
     {
         const int n = 2, c = 3, h = 4, w = 5;
         var input = DistinctValues(rng, n * c * h * w);
@@ -218,10 +218,10 @@ public static partial class GradientChecks
 
         var gradInput = new double[input.Length];
         PoolingReference.GlobalMaxPoolBackward(input, gradOutput, gradInput, n, c, h, w);
-        yield return Compare("global-max-pool", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckChannelMean(Rng rng)
+    private static IEnumerable<CheckResult> CheckChannelMean(Rng rng, string op)
     {
         const int n = 2, c = 4, h = 3, w = 3;
         var input = Normal(rng, n * c * h * w);
@@ -235,10 +235,10 @@ public static partial class GradientChecks
 
         var gradInput = new double[input.Length];
         ChannelReference.ChannelMeanBackward(gradOutput, gradInput, n, c, h, w);
-        yield return Compare("channel-mean", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckChannelMax(Rng rng)
+    private static IEnumerable<CheckResult> CheckChannelMax(Rng rng, string op)
     {
         const int n = 2, c = 4, h = 3, w = 3;
         var input = DistinctValues(rng, n * c * h * w);
@@ -252,10 +252,10 @@ public static partial class GradientChecks
 
         var gradInput = new double[input.Length];
         ChannelReference.ChannelMaxBackward(input, gradOutput, gradInput, n, c, h, w);
-        yield return Compare("channel-max", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
-    private static IEnumerable<CheckResult> CheckConcat(Rng rng)
+    private static IEnumerable<CheckResult> CheckConcat(Rng rng, string op)
     {
         const int n = 2, h = 3, w = 2;
         int[] channels = [1, 3, 2];
@@ -271,11 +271,11 @@ public static partial class GradientChecks
         var gradInputs = inputs.Select(input => new double[input.Length]).ToArray();
         ChannelReference.ConcatBackward(gradOutput, gradInputs, n, channels, h, w);
         for (int i = 0; i < inputs.Length; i++)
-            yield return Compare("concat", $"dInputs[{i}]", inputs[i], gradInputs[i], Loss);
+            yield return Compare(op, $"dInputs[{i}]", inputs[i], gradInputs[i], Loss);
     }
 
     /// <summary>Training mode, so the loss depends on the input through the batch mean and variance as well.</summary>
-    private static IEnumerable<CheckResult> CheckBatchNorm2d(Rng rng)
+    private static IEnumerable<CheckResult> CheckBatchNorm2d(Rng rng, string op)
     {
         const int n = 3, c = 2, h = 3, w = 2;
         const double momentum = 0.1, epsilon = 1e-5;
@@ -300,13 +300,13 @@ public static partial class GradientChecks
         var gradBias = new double[c];
         BatchNormReference.Backward(input, weight, saveMean, saveInvStd, gradOutput, gradInput, gradWeight, gradBias,
             n, c, h, w);
-        yield return Compare("batch-norm-2d", "dInput", input, gradInput, Loss);
-        yield return Compare("batch-norm-2d", "dWeight", weight, gradWeight, Loss);
-        yield return Compare("batch-norm-2d", "dBias", bias, gradBias, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dWeight", weight, gradWeight, Loss);
+        yield return Compare(op, "dBias", bias, gradBias, Loss);
     }
 
     /// <summary>The mask depends only on the seed, so it stays fixed while the input moves.</summary>
-    private static IEnumerable<CheckResult> CheckDropout(Rng rng)
+    private static IEnumerable<CheckResult> CheckDropout(Rng rng, string op)
     {
         const double probability = 0.3;
         ulong seed = rng.NextUInt64();
@@ -323,7 +323,7 @@ public static partial class GradientChecks
         DropoutReference.Forward(input, new double[input.Length], mask, probability, seed);
         var gradInput = new double[input.Length];
         DropoutReference.Backward(mask, gradOutput, gradInput);
-        yield return Compare("dropout", "dInput", input, gradInput, Loss);
+        yield return Compare(op, "dInput", input, gradInput, Loss);
     }
 
     /// <summary>An even size makes the channel window asymmetric (size/2 before, (size − 1)/2 after).</summary>

@@ -10,19 +10,20 @@ namespace FashionCuda.Checks;
 /// </summary>
 public static partial class GradientChecks
 {
-    private static IEnumerable<CheckResult> CheckTies(Rng rng)
+    private static IEnumerable<CheckResult> CheckTies(Rng rng, string op)
     {
-        yield return CheckMaxPoolTie(rng, "max-pool-2d", value: 0.25, new Pool2dGeometry(N: 1, C: 2, H: 4, W: 4,
+        yield return CheckMaxPoolTie(rng, op, "max-pool-2d", value: 0.25, new Pool2dGeometry(N: 1, C: 2, H: 4, W: 4,
             KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0));
         // A negative value would lose to zero padding if padded positions took part in the max.
-        yield return CheckMaxPoolTie(rng, "max-pool-2d-padded", value: -0.25, new Pool2dGeometry(N: 1, C: 2, H: 5,
+        yield return CheckMaxPoolTie(rng, op, "max-pool-2d-padded", value: -0.25, new Pool2dGeometry(N: 1, C: 2, H: 5,
             W: 5, KernelH: 3, KernelW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1));
-        yield return CheckGlobalMaxPoolTie(rng);
-        yield return CheckChannelMaxTie(rng);
+        yield return CheckGlobalMaxPoolTie(rng, op);
+        yield return CheckChannelMaxTie(rng, op);
     }
 
     /// <summary>The stride equals the kernel, so windows do not overlap and each input is in at most one.</summary>
-    private static CheckResult CheckMaxPoolTie(Rng rng, string quantity, double value, Pool2dGeometry geometry)
+    private static CheckResult CheckMaxPoolTie(Rng rng, string op, string quantity, double value,
+        Pool2dGeometry geometry)
     {
         var g = geometry;
         var input = Enumerable.Repeat(value, g.N * g.C * g.H * g.W).ToArray();
@@ -40,10 +41,10 @@ public static partial class GradientChecks
             int w = Math.Max(0, q * g.StrideW - g.PadW);
             expected[(plane * g.H + h) * g.W + w] = gradOutput[(plane * g.P + p) * g.Q + q];
         }
-        return CompareExact(quantity, gradInput, expected);
+        return CompareExact(op, quantity, gradInput, expected);
     }
 
-    private static CheckResult CheckGlobalMaxPoolTie(Rng rng)
+    private static CheckResult CheckGlobalMaxPoolTie(Rng rng, string op)
     {
         const int n = 2, c = 2, h = 3, w = 3;
         var input = Enumerable.Repeat(0.5, n * c * h * w).ToArray();
@@ -54,10 +55,10 @@ public static partial class GradientChecks
         var expected = new double[input.Length];
         for (int plane = 0; plane < n * c; plane++)
             expected[plane * h * w] = gradOutput[plane];
-        return CompareExact("global-max-pool", gradInput, expected);
+        return CompareExact(op, "global-max-pool", gradInput, expected);
     }
 
-    private static CheckResult CheckChannelMaxTie(Rng rng)
+    private static CheckResult CheckChannelMaxTie(Rng rng, string op)
     {
         const int n = 2, c = 3, h = 2, w = 2;
         var input = Enumerable.Repeat(-1.5, n * c * h * w).ToArray();
@@ -70,7 +71,7 @@ public static partial class GradientChecks
         for (int image = 0; image < n; image++)
         for (int pixel = 0; pixel < h * w; pixel++)
             expected[image * c * h * w + pixel] = gradOutput[image * h * w + pixel];
-        return CompareExact("channel-max", gradInput, expected);
+        return CompareExact(op, "channel-max", gradInput, expected);
     }
 
     /// <summary>Values in [1, 2), so a gradient that went missing or to the wrong element shows as an error.</summary>
@@ -82,7 +83,7 @@ public static partial class GradientChecks
         return values;
     }
 
-    private static CheckResult CompareExact(string quantity, double[] actual, double[] expected)
+    private static CheckResult CompareExact(string op, string quantity, double[] actual, double[] expected)
     {
         double maxAbs = 0;
         double maxRel = 0;
@@ -93,6 +94,6 @@ public static partial class GradientChecks
             maxAbs = Math.Max(maxAbs, double.IsNaN(error) ? double.PositiveInfinity : error);
             maxRel = Math.Max(maxRel, scale == 0 ? 0 : error / scale);
         }
-        return new CheckResult("tie", quantity, maxAbs, maxRel, Tolerance: 0, Passed: maxAbs == 0);
+        return new CheckResult(op, quantity, maxAbs, maxRel, Tolerance: 0, Passed: maxAbs == 0);
     }
 }

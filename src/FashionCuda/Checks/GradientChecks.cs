@@ -1,3 +1,4 @@
+using FashionCuda.Backends;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Checks;
@@ -10,7 +11,7 @@ namespace FashionCuda.Checks;
 /// <param name="MaxRelError">Max over elements of |analytic − numeric| / max(|analytic|, |numeric|), 0 where both
 /// are 0.</param>
 /// <param name="Tolerance">The allowed error atol + rtol·|numeric| at the element nearest to failing (the one with
-/// the largest error / allowed-error ratio); 0 for exact checks.</param>
+/// the largest error / allowed-error ratio), or 0 for exact checks.</param>
 /// <param name="Passed">Whether every element was within its allowed error and the check was not vacuous.</param>
 public sealed record CheckResult(string Op, string Quantity, double MaxAbsError, double MaxRelError,
     double Tolerance, bool Passed);
@@ -37,7 +38,7 @@ public static partial class GradientChecks
 
     public const double RelativeTolerance = 1e-5;
 
-    private static readonly (string Name, Func<Rng, IEnumerable<CheckResult>> Run)[] Checks =
+    private static readonly (string Name, Func<Rng, string, IEnumerable<CheckResult>> Run)[] Checks =
     [
         ("conv2d", CheckConv2d),
         ("conv2d-strided", CheckConv2dStrided),
@@ -45,9 +46,9 @@ public static partial class GradientChecks
         ("relu", CheckRelu),
         ("sigmoid", CheckSigmoid),
         ("add", CheckAdd),
-        ("multiply", rng => CheckMultiply(rng, "multiply", Backends.Broadcast.None)),
-        ("multiply-per-channel", rng => CheckMultiply(rng, "multiply-per-channel", Backends.Broadcast.PerChannel)),
-        ("multiply-per-pixel", rng => CheckMultiply(rng, "multiply-per-pixel", Backends.Broadcast.PerPixel)),
+        ("multiply", (rng, op) => CheckMultiply(rng, op, Broadcast.None)),
+        ("multiply-per-channel", (rng, op) => CheckMultiply(rng, op, Broadcast.PerChannel)),
+        ("multiply-per-pixel", (rng, op) => CheckMultiply(rng, op, Broadcast.PerPixel)),
         ("max-pool-2d", CheckMaxPool2d),
         ("max-pool-2d-padded", CheckMaxPool2dPadded),
         ("avg-pool-2d", CheckAvgPool2d),
@@ -58,10 +59,10 @@ public static partial class GradientChecks
         ("concat", CheckConcat),
         ("batch-norm-2d", CheckBatchNorm2d),
         ("dropout", CheckDropout),
-        ("local-response-norm", rng => CheckLocalResponseNorm(rng, "local-response-norm", size: 3)),
-        ("local-response-norm-even-size", rng => CheckLocalResponseNorm(rng, "local-response-norm-even-size", size: 4)),
-        ("softmax-cross-entropy", rng => CheckSoftmaxCrossEntropy(rng, "softmax-cross-entropy", 0)),
-        ("softmax-cross-entropy-smoothing", rng => CheckSoftmaxCrossEntropy(rng, "softmax-cross-entropy-smoothing", 0.1)),
+        ("local-response-norm", (rng, op) => CheckLocalResponseNorm(rng, op, size: 3)),
+        ("local-response-norm-even-size", (rng, op) => CheckLocalResponseNorm(rng, op, size: 4)),
+        ("softmax-cross-entropy", (rng, op) => CheckSoftmaxCrossEntropy(rng, op, labelSmoothing: 0)),
+        ("softmax-cross-entropy-smoothing", (rng, op) => CheckSoftmaxCrossEntropy(rng, op, labelSmoothing: 0.1)),
         ("tie", CheckTies),
     ];
 
@@ -77,11 +78,11 @@ public static partial class GradientChecks
     public static IReadOnlyList<CheckResult> Run(string? op = null, ulong seed = 1)
     {
         if (op is null)
-            return Checks.SelectMany(check => check.Run(new Rng(seed))).ToList();
+            return Checks.SelectMany(check => check.Run(new Rng(seed), check.Name)).ToList();
         foreach (var check in Checks)
         {
             if (check.Name == op)
-                return check.Run(new Rng(seed)).ToList();
+                return check.Run(new Rng(seed), check.Name).ToList();
         }
         throw new ArgumentException($"Unknown op '{op}'. Known ops: {string.Join(", ", OpNames)}.", nameof(op));
     }

@@ -43,7 +43,7 @@ public class ReferenceKernelTests
 
         Conv2dReference.Forward(Image4x4(), TwoTapKernel(), null, output, geometry);
 
-        // out[p, q] = x[2p − 1, 2q] + 2·x[2p + 1, 2q + 1]; row −1 is padding, so the first row keeps only the second
+        // out[p, q] = x[2p − 1, 2q] + 2·x[2p + 1, 2q + 1]. Row −1 is padding, so the first row keeps only the second
         // term: 2·x[1, 1] = 12, 2·x[1, 3] = 16, then x[1, 0] + 2·x[3, 1] = 5 + 28 and x[1, 2] + 2·x[3, 3] = 7 + 32.
         Assert.Equal([12.0, 16.0, 33.0, 39.0], output);
     }
@@ -58,7 +58,7 @@ public class ReferenceKernelTests
 
         Conv2dReference.Backward(new double[18], new double[8], gradOutput, null, null, gradBias, geometry);
 
-        // gradOutput is (2, 2, 2, 2): channel 0 holds 0..3 and 8..11, channel 1 holds 4..7 and 12..15.
+        // gradOutput is (2, 2, 2, 2): channel 0 is 0..3 and 8..11, channel 1 is 4..7 and 12..15.
         Assert.Equal([0 + 1 + 2 + 3 + 8 + 9 + 10 + 11, 4 + 5 + 6 + 7 + 12 + 13 + 14 + 15.0], gradBias);
     }
 
@@ -183,7 +183,7 @@ public class ReferenceKernelTests
     [Fact]
     public void AvgPoolCountsPaddingInDivisor()
     {
-        // Kernel 2, stride 2, padding 1 on a 2×2 image: each window holds one image pixel and three padded zeros.
+        // Kernel 2, stride 2, padding 1 on a 2×2 image: each window contains one image pixel and three padded zeros.
         var geometry = new Pool2dGeometry(N: 1, C: 1, H: 2, W: 2, KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2,
             PadH: 1, PadW: 1);
         var output = new double[4];
@@ -248,7 +248,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void BatchNormTrainingUsesBiasedAndUnbiasedVariance()
+    public void BatchNormBiasedAndUnbiasedVariance()
     {
         // One channel of [1, 2, 3, 4]: mean 2.5, biased variance 1.25, unbiased variance 5/3.
         var output = new double[4];
@@ -270,7 +270,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void BatchNormTrainingRejectsOneValuePerChannel()
+    public void BatchNormRejectsSingleValueChannels()
     {
         var error = Assert.Throws<ArgumentException>(() => BatchNormReference.ForwardTraining([1, 2], [1, 1], [0, 0],
             new double[2], new double[2], new double[2], new double[2], new double[2], 0.1, 1e-5, 1, 2, 1, 1));
@@ -357,7 +357,7 @@ public class ReferenceKernelTests
     [Theory]
     [InlineData(0.0)]
     [InlineData(0.2)]
-    public void SoftmaxCrossEntropyOfEqualLogitsIsLnClasses(double labelSmoothing)
+    public void SoftmaxEqualLogitsGiveLnClasses(double labelSmoothing)
     {
         const int batch = 3, classes = 10;
         var loss = new double[1];
@@ -371,7 +371,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void SoftmaxCrossEntropyLargeLogitsStayFinite()
+    public void SoftmaxLargeLogitsStayFinite()
     {
         var loss = new double[1];
         var probabilities = new double[2];
@@ -384,7 +384,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void SoftmaxCrossEntropyBackwardWithSmoothing()
+    public void SoftmaxBackwardWithSmoothing()
     {
         var gradLogits = new double[4];
 
@@ -398,7 +398,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void SoftmaxCrossEntropyRejectsInvalidLabel()
+    public void SoftmaxRejectsInvalidLabel()
     {
         var error = Assert.Throws<ArgumentException>(() => SoftmaxCrossEntropyReference.Forward([0, 0], [2],
             new double[1], new double[2], 0, 1, 2));
@@ -430,7 +430,7 @@ public class ReferenceKernelTests
         double[] parameter = [0.0];
         double[] buffer = [0.0];
 
-        // The first step sets buf = g, undamped, as torch.optim.SGD does; the second damps: 0.5·2 + 0.5·4 = 3.
+        // The first step sets buf = g, undamped, as torch.optim.SGD does. The second damps: 0.5·2 + 0.5·4 = 3.
         OptimizerReference.SgdStep(parameter, [2], buffer, 1, momentum: 0.5, dampening: 0.5, 0, false, true);
         Assert.Equal(2.0, buffer[0], Tolerance);
         OptimizerReference.SgdStep(parameter, [4], buffer, 1, momentum: 0.5, dampening: 0.5, 0, false, false);
@@ -450,7 +450,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void AdamFirstStepIsLearningRateTimesSign()
+    public void AdamFirstStepIsSignedLearningRate()
     {
         // After one step m̂ = g and v̂ = g², so the update is lr·g / (|g| + eps) ≈ lr·sign(g) at any scale of g.
         double[] grad = [3, -0.02, 1e-3, -50];
@@ -473,8 +473,8 @@ public class ReferenceKernelTests
         OptimizerReference.AdamStep(parameter, [1.0], first, second, 0.1, 0.9, 0.999, 0, 0, false, step: 1);
         OptimizerReference.AdamStep(parameter, [0.5], first, second, 0.1, 0.9, 0.999, 0, 0, false, step: 2);
 
-        // m = 0.9·0.1 + 0.1·0.5 = 0.14, v = 0.999·0.001 + 0.001·0.25 = 0.001249; bias corrections 0.19 and
-        // 0.001999, so the step is 0.1·(0.14 / 0.19) / sqrt(0.001249 / 0.001999) ≈ 0.0932180.
+        // m = 0.9·0.1 + 0.1·0.5 = 0.14 and v = 0.999·0.001 + 0.001·0.25 = 0.001249. The bias corrections are 0.19
+        // and 0.001999, so the step is 0.1·(0.14 / 0.19) / sqrt(0.001249 / 0.001999) ≈ 0.0932180.
         Assert.Equal(0.14, first[0], Tolerance);
         Assert.Equal(0.001249, second[0], Tolerance);
         Assert.Equal(0.9 - 0.0932180, parameter[0], 1e-7);
@@ -510,7 +510,7 @@ public class ReferenceKernelTests
     }
 
     [Fact]
-    public void KernelRejectsMismatchedElementwiseLengths()
+    public void KernelRejectsMismatchedLengths()
     {
         var error = Assert.Throws<ArgumentException>(() =>
             ActivationReference.AddForward(new double[3], new double[4], new double[3]));
