@@ -2,7 +2,7 @@ namespace FashionCuda.Backends.Reference;
 
 /// <summary>
 /// Ops along the channel axis of NCHW tensors: concatenation, mean and max over channels, and the broadcast
-/// multiply that attention blocks use. Inputs are (N, C, H, W) unless a method says otherwise.
+/// multiply that attention blocks use. Inputs are (N, C, H, W) where a method gives no other shape.
 /// </summary>
 public static class ChannelReference
 {
@@ -29,7 +29,7 @@ public static class ChannelReference
     }
 
     /// <summary>
-    /// Copies each channel slice of gradOutput (N, Σ channels, H, W) to gradInputs[i] (N, channels[i], H, W); a
+    /// Copies each channel slice of gradOutput (N, Σ channels, H, W) to gradInputs[i] (N, channels[i], H, W). A
     /// null entry is skipped.
     /// </summary>
     public static void ConcatBackward(double[] gradOutput, IReadOnlyList<double[]?> gradInputs, int n,
@@ -56,7 +56,7 @@ public static class ChannelReference
         }
     }
 
-    /// <summary>Computes output[n, 0, h, w] = the mean of input[n, :, h, w] over C; output is (N, 1, H, W).</summary>
+    /// <summary>Computes output (N, 1, H, W) with output[n, 0, h, w] = the mean of input[n, :, h, w].</summary>
     public static void ChannelMeanForward(double[] input, double[] output, int n, int c, int h, int w)
     {
         ValidateReduce("ChannelMeanForward", input, nameof(input), output, nameof(output), n, c, h, w);
@@ -84,8 +84,8 @@ public static class ChannelReference
     }
 
     /// <summary>
-    /// Computes output[n, 0, h, w] = the max of input[n, :, h, w] over C; output is (N, 1, H, W). Ties and NaNs
-    /// follow <see cref="PoolingReference"/>: the lowest channel among equal maxima wins.
+    /// Computes output (N, 1, H, W) with output[n, 0, h, w] = the max of input[n, :, h, w]. Ties and NaNs follow
+    /// <see cref="PoolingReference"/>, so the lowest channel among equal maxima wins.
     /// </summary>
     public static void ChannelMaxForward(double[] input, double[] output, int n, int c, int h, int w)
     {
@@ -95,7 +95,7 @@ public static class ChannelReference
             output[image * h * w + pixel] = input[ChannelMaxIndex(input, image, pixel, c, h * w)];
     }
 
-    /// <summary>Sends gradOutput[n, 0, h, w] to the first channel holding the max; the other channels get 0.</summary>
+    /// <summary>Sends gradOutput[n, 0, h, w] to the first channel with the max, and 0 to the others.</summary>
     public static void ChannelMaxBackward(double[] input, double[] gradOutput, double[] gradInput, int n, int c,
         int h, int w)
     {
@@ -109,7 +109,7 @@ public static class ChannelReference
 
     /// <summary>
     /// Computes output = a · b for a (N, C, H, W) and b (N, C, H, W), (N, C, 1, 1) or (N, 1, H, W) as
-    /// <paramref name="broadcast"/> says; output has a's shape and may be the same array as a.
+    /// <paramref name="broadcast"/> selects. The output has a's shape and may be the same array as a.
     /// </summary>
     public static void MultiplyForward(double[] a, double[] b, double[] output, Broadcast broadcast, int n, int c,
         int h, int w)
@@ -151,7 +151,7 @@ public static class ChannelReference
         Broadcast.None => i,
         Broadcast.PerChannel => i / (h * w),
         Broadcast.PerPixel => i / (c * h * w) * (h * w) + i % (h * w),
-        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Unknown broadcast."),
+        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Invalid broadcast kind."),
     };
 
     private static int[] BroadcastShape(Broadcast broadcast, int n, int c, int h, int w) => broadcast switch
@@ -159,7 +159,7 @@ public static class ChannelReference
         Broadcast.None => [n, c, h, w],
         Broadcast.PerChannel => [n, c, 1, 1],
         Broadcast.PerPixel => [n, 1, h, w],
-        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Unknown broadcast."),
+        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Invalid broadcast kind."),
     };
 
     private static int ChannelMaxIndex(double[] input, int image, int pixel, int c, int area)

@@ -2,7 +2,7 @@ namespace FashionCuda.Backends.Reference;
 
 /// <summary>
 /// 2-D convolution as PyTorch's Conv2d computes it (cross-correlation, zero padding). Input (N, C, H, W),
-/// weight (K, C, R, S), bias (K), output (N, K, P, Q), all NCHW row-major; <see cref="Conv2dGeometry"/> gives
+/// weight (K, C, R, S), bias (K), output (N, K, P, Q), all NCHW row-major. <see cref="Conv2dGeometry"/> gives
 /// P and Q.
 /// </summary>
 public static class Conv2dReference
@@ -39,9 +39,9 @@ public static class Conv2dReference
     }
 
     /// <summary>
-    /// Computes the gradients of <see cref="Forward"/> from gradOutput (N, K, P, Q). Each product
-    /// input·weight of the forward sum sends gradOutput·weight to the input element and gradOutput·input to the
-    /// weight element; gradBias[k] sums gradOutput over (N, P, Q). A null gradient is skipped.
+    /// Computes the gradients of <see cref="Forward"/> from gradOutput (N, K, P, Q). Every product input·weight in
+    /// the forward sum sends gradOutput·weight to its input element and gradOutput·input to its weight element.
+    /// gradBias[k] sums gradOutput over (N, P, Q). A null gradient is skipped.
     /// </summary>
     public static void Backward(double[] input, double[] weight, double[] gradOutput, double[]? gradInput,
         double[]? gradWeight, double[]? gradBias, Conv2dGeometry geometry)

@@ -2,7 +2,7 @@ using FashionCuda.Tensors;
 
 namespace FashionCuda.Backends.Reference;
 
-/// <summary>Inverted dropout over a flat array of any shape; input, output and mask have the same length.</summary>
+/// <summary>Inverted dropout over flat arrays of any shape. Input, output and mask have the same length.</summary>
 public static class DropoutReference
 {
     /// <summary>

@@ -45,7 +45,7 @@ public static class OptimizerReference
     /// <summary>
     /// Computes one Adam step (step counts from 1): m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g², and
     /// param −= lr / (1 − β1^step) · m / (sqrt(v) / sqrt(1 − β2^step) + epsilon). With
-    /// <paramref name="decoupledWeightDecay"/> (AdamW) param −= lr·weightDecay·param first; otherwise
+    /// <paramref name="decoupledWeightDecay"/> (AdamW) param −= lr·weightDecay·param first, and without it
     /// g = grad + weightDecay·param.
     /// </summary>
     public static void AdamStep(double[] parameter, double[] grad, double[] firstMoment, double[] secondMoment,

@@ -85,7 +85,7 @@ public static class PoolingReference
         }
     }
 
-    /// <summary>Computes output[n, c] = the mean of input[n, c, :, :] over H×W; output is (N, C, 1, 1).</summary>
+    /// <summary>Computes output (N, C, 1, 1) with output[n, c] = the mean of input[n, c, :, :].</summary>
     public static void GlobalAvgPoolForward(double[] input, double[] output, int n, int c, int h, int w)
     {
         ValidateGlobal("GlobalAvgPoolForward", input, nameof(input), output, nameof(output), n, c, h, w);
@@ -110,7 +110,7 @@ public static class PoolingReference
             gradInput[plane * area + i] = gradOutput[plane] / area;
     }
 
-    /// <summary>Computes output[n, c] = the max of input[n, c, :, :] over H×W; output is (N, C, 1, 1).</summary>
+    /// <summary>Computes output (N, C, 1, 1) with output[n, c] = the max of input[n, c, :, :].</summary>
     public static void GlobalMaxPoolForward(double[] input, double[] output, int n, int c, int h, int w)
     {
         ValidateGlobal("GlobalMaxPoolForward", input, nameof(input), output, nameof(output), n, c, h, w);
@@ -119,7 +119,7 @@ public static class PoolingReference
             output[plane] = input[PlaneMaxIndex(input, plane * area, area)];
     }
 
-    /// <summary>Sends gradOutput[n, c] to the first maximum of input[n, c, :, :]; every other element gets 0.</summary>
+    /// <summary>Sends gradOutput[n, c] to the first maximum of input[n, c, :, :], and 0 to the others.</summary>
     public static void GlobalMaxPoolBackward(double[] input, double[] gradOutput, double[] gradInput, int n, int c,
         int h, int w)
     {
@@ -133,7 +133,7 @@ public static class PoolingReference
 
     /// <summary>
     /// Whether <paramref name="value"/> replaces <paramref name="best"/> as the running max. Only a strictly larger
-    /// value replaces it, which keeps the first of equal values; a NaN replaces any number.
+    /// value replaces it, which keeps the first of equal values. A NaN replaces any number.
     /// </summary>
     internal static bool IsNewMax(double value, double best, bool haveBest) =>
         !haveBest || value > best || (double.IsNaN(value) && !double.IsNaN(best));

@@ -100,7 +100,7 @@ public sealed partial class ReferenceBackend
         Broadcast.None => [n, c, h, w],
         Broadcast.PerChannel => [n, c, 1, 1],
         Broadcast.PerPixel => [n, 1, h, w],
-        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Unknown broadcast."),
+        _ => throw new ArgumentOutOfRangeException(nameof(broadcast), broadcast, "Invalid broadcast kind."),
     };
 
     private static void RequirePoolShapes(string op, Tensor input, string inputName, Tensor output,

@@ -147,9 +147,9 @@ public sealed partial class ReferenceBackend
 
     /// <inheritdoc/>
     /// <remarks>
-    /// The channel count of a null entry is not passed, so it is inferred from the others: that works when at most
-    /// one entry is null or when every null entry comes after the last non-null one. Other patterns throw, since
-    /// the channel offsets are then ambiguous.
+    /// The channel count of a null entry is not passed, so it is inferred from the others. Inference works when at
+    /// most one entry is null or when every null entry comes after the last non-null one. Other patterns throw,
+    /// because the channel offsets are then ambiguous.
     /// </remarks>
     public void ConcatChannelsBackward(Tensor gradOutput, IReadOnlyList<Tensor?> gradInputs)
     {
@@ -167,7 +167,7 @@ public sealed partial class ReferenceBackend
 
     /// <summary>
     /// Returns the channel count of each entry up to the last non-null one, inferring a single null entry's count
-    /// from the total. Null entries after the last non-null one become one entry holding the remaining channels.
+    /// from the total. Null entries after the last non-null one become one entry with the remaining channels.
     /// </summary>
     private static List<int> ConcatChannelCounts(string op, IReadOnlyList<Tensor?> gradInputs, int n, int total,
         int h, int w)

@@ -7,7 +7,7 @@ namespace FashionCuda.Backends.Reference;
 /// the naive kernel of the matching <c>*Reference</c> class in double precision and rounds the results back to
 /// float32. It is slow by design and serves as the ground truth for the fast CPU and CUDA backends.
 /// </summary>
-/// <remarks>Tensor shapes are checked here; the kernels check array lengths again.</remarks>
+/// <remarks>This class checks tensor shapes, and the kernels check array lengths again.</remarks>
 public sealed partial class ReferenceBackend : IBackend
 {
     private readonly HostBufferPool pool = new();

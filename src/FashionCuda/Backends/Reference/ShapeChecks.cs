@@ -2,7 +2,7 @@ using FashionCuda.Tensors;
 
 namespace FashionCuda.Backends.Reference;
 
-/// <summary>Argument checks of the reference kernels; each failure names the op, the array and the shape.</summary>
+/// <summary>Argument checks of the reference kernels. Each failure names the op, the array and the shape.</summary>
 internal static class ShapeChecks
 {
     /// <summary>Throws unless <paramref name="array"/> has the element count of <paramref name="shape"/>.</summary>
