@@ -94,18 +94,10 @@ public static partial class F
         if (size <= 0)
             throw new ArgumentOutOfRangeException(nameof(size), size, "The LRN window size must be positive.");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, input.Dimensions);
-        backend.LocalResponseNormForward(input, output, size, alpha, beta, k);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.LocalResponseNormBackward(input, output, gradOutput, gradInput, size, alpha, beta, k);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, input.Dimensions, output => backend.LocalResponseNormForward(input, output, size, alpha,
+                beta, k),
+            (output, gradOutput, gradInput) => backend.LocalResponseNormBackward(input, output, gradOutput,
+                gradInput, size, alpha, beta, k));
     }
 
     /// <summary>

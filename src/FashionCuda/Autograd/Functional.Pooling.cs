@@ -10,18 +10,8 @@ public static partial class F
     {
         var g = PoolGeometry(input, kernel, stride, padding, "max_pool2d");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, g.OutputShape);
-        backend.MaxPool2dForward(input, output, g);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.MaxPool2dBackward(input, gradOutput, gradInput, g);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, g.OutputShape, output => backend.MaxPool2dForward(input, output, g),
+            (output, gradOutput, gradInput) => backend.MaxPool2dBackward(input, gradOutput, gradInput, g));
     }
 
     /// <summary>Average pooling: (N, C, H, W) → (N, C, P, Q); padded zeros count in the divisor.</summary>
@@ -29,18 +19,8 @@ public static partial class F
     {
         var g = PoolGeometry(input, kernel, stride, padding, "avg_pool2d");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, g.OutputShape);
-        backend.AvgPool2dForward(input, output, g);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.AvgPool2dBackward(gradOutput, gradInput, g);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, g.OutputShape, output => backend.AvgPool2dForward(input, output, g),
+            (output, gradOutput, gradInput) => backend.AvgPool2dBackward(gradOutput, gradInput, g));
     }
 
     /// <summary>Mean over H×W: (N, C, H, W) → (N, C, 1, 1).</summary>
@@ -48,18 +28,8 @@ public static partial class F
     {
         RequireRank(input, 4, "global_avg_pool2d input");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, [input[0], input[1], 1, 1]);
-        backend.GlobalAvgPoolForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.GlobalAvgPoolBackward(gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalAvgPoolForward(input, output),
+            (output, gradOutput, gradInput) => backend.GlobalAvgPoolBackward(gradOutput, gradInput));
     }
 
     /// <summary>Max over H×W: (N, C, H, W) → (N, C, 1, 1).</summary>
@@ -67,18 +37,8 @@ public static partial class F
     {
         RequireRank(input, 4, "global_max_pool2d input");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, [input[0], input[1], 1, 1]);
-        backend.GlobalMaxPoolForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.GlobalMaxPoolBackward(input, gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalMaxPoolForward(input, output),
+            (output, gradOutput, gradInput) => backend.GlobalMaxPoolBackward(input, gradOutput, gradInput));
     }
 
     /// <summary>Mean over channels: (N, C, H, W) → (N, 1, H, W).</summary>
@@ -86,18 +46,8 @@ public static partial class F
     {
         RequireRank(input, 4, "channel mean input");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, [input[0], 1, input[2], input[3]]);
-        backend.ChannelMeanForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.ChannelMeanBackward(gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMeanForward(input, output),
+            (output, gradOutput, gradInput) => backend.ChannelMeanBackward(gradOutput, gradInput));
     }
 
     /// <summary>Max over channels: (N, C, H, W) → (N, 1, H, W).</summary>
@@ -105,18 +55,8 @@ public static partial class F
     {
         RequireRank(input, 4, "channel max input");
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, [input[0], 1, input[2], input[3]]);
-        backend.ChannelMaxForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.ChannelMaxBackward(input, gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMaxForward(input, output),
+            (output, gradOutput, gradInput) => backend.ChannelMaxBackward(input, gradOutput, gradInput));
     }
 
     /// <summary>Concatenates (N, Cᵢ, H, W) tensors along channels into (N, ΣCᵢ, H, W).</summary>

@@ -74,35 +74,15 @@ public static partial class F
     public static Tensor Relu(Tensor input)
     {
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, input.Dimensions);
-        backend.ReluForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.ReluBackward(output, gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, input.Dimensions, output => backend.ReluForward(input, output),
+            (output, gradOutput, gradInput) => backend.ReluBackward(output, gradOutput, gradInput));
     }
 
     public static Tensor Sigmoid(Tensor input)
     {
         var backend = input.Backend;
-        var output = Tensor.Empty(backend, input.Dimensions);
-        backend.SigmoidForward(input, output);
-        if (GradMode.NeedsGrad(input))
-        {
-            Tape.Current.Record(output, gradOutput =>
-            {
-                var gradInput = Tensor.Empty(backend, input.Dimensions);
-                backend.SigmoidBackward(output, gradOutput, gradInput);
-                GradMode.AccumulateGrad(input, gradInput);
-            });
-        }
-        return output;
+        return Unary(input, input.Dimensions, output => backend.SigmoidForward(input, output),
+            (output, gradOutput, gradInput) => backend.SigmoidBackward(output, gradOutput, gradInput));
     }
 
     /// <summary>Elementwise sum of two tensors of the same shape (residual connections).</summary>
@@ -210,6 +190,27 @@ public static partial class F
         throw new ArgumentException(
             $"multiply: cannot broadcast {Shape.Format(b.Dimensions)} over {Shape.Format(a.Dimensions)}; the " +
             $"factor must be ({n}, {c}, {h}, {w}), ({n}, {c}, 1, 1) or ({n}, 1, {h}, {w}).");
+    }
+
+    /// <summary>
+    /// Runs a one-input op: allocates the output, calls <paramref name="forward"/> on it and, when the input
+    /// requires gradients, records <paramref name="backward"/>(output, gradOutput, gradInput) on the tape.
+    /// </summary>
+    private static Tensor Unary(Tensor input, int[] outputShape, Action<Tensor> forward,
+        Action<Tensor, Tensor, Tensor> backward)
+    {
+        var output = Tensor.Empty(input.Backend, outputShape);
+        forward(output);
+        if (GradMode.NeedsGrad(input))
+        {
+            Tape.Current.Record(output, gradOutput =>
+            {
+                var gradInput = Tensor.Empty(input.Backend, input.Dimensions);
+                backward(output, gradOutput, gradInput);
+                GradMode.AccumulateGrad(input, gradInput);
+            });
+        }
+        return output;
     }
 
     /// <summary>Allocates a gradient buffer for <paramref name="tensor"/>, or returns null if it needs none.</summary>
