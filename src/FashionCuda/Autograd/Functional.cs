@@ -104,8 +104,8 @@ public static partial class F
     }
 
     /// <summary>
-    /// Elementwise product of a (N, C, H, W) with b of shape (N, C, H, W), (N, C, 1, 1) or (N, 1, H, W); the
-    /// broadcast is inferred from b's shape.
+    /// Elementwise product of a (N, C, H, W) with b of shape (N, C, H, W), (N, C, 1, 1) or (N, 1, H, W).
+    /// The broadcast follows from b's shape.
     /// </summary>
     public static Tensor Multiply(Tensor a, Tensor b)
     {

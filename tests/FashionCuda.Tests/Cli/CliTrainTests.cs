@@ -53,7 +53,8 @@ public sealed class CliTrainTests : IDisposable
     {
         var first = Train("a");
         var second = Train("b");
-        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.Error + second.Error);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.True(second.ExitCode == 0, second.Error);
         var a = MetricsFiles.ReadJson(Path.Combine(directory, "a", "metrics.json"));
         var b = MetricsFiles.ReadJson(Path.Combine(directory, "b", "metrics.json"));
         Assert.Equal(a.Select(e => (e.TrainLoss, e.TestLoss, e.TestAccuracy)),
