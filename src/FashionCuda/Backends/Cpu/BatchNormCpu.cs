@@ -18,6 +18,10 @@ public sealed partial class CpuBackend
             RequireLength(tensor, c, role);
         int plane = h * w;
         long count = (long)n * plane;
+        if (count < 2)
+            throw new ArgumentException(
+                $"Batch norm training needs at least 2 values per channel to estimate the variance; {input} has " +
+                $"{count}. Use a larger batch or evaluation mode.");
         float[] x = Array(input), y = Array(output), gamma = Array(weight), beta = Array(bias);
         float[] mean = Array(saveMean), invStd = Array(saveInvStd), rm = Array(runningMean), rv = Array(runningVar);
         ForItems(c, count, channel =>
@@ -34,8 +38,8 @@ public sealed partial class CpuBackend
             float channelInvStd = (float)(1.0 / Math.Sqrt(variance + epsilon));
             mean[channel] = channelMean;
             invStd[channel] = channelInvStd;
-            // Unbiased variance for the running estimate, as PyTorch; a single value per channel gives NaN.
-            double unbiased = count > 1 ? variance * count / (count - 1) : double.NaN;
+            // The running estimate uses the unbiased variance, as PyTorch does.
+            double unbiased = squares / (count - 1);
             rm[channel] = (1f - momentum) * rm[channel] + momentum * channelMean;
             rv[channel] = (float)((1.0 - momentum) * rv[channel] + momentum * unbiased);
             float scale = gamma[channel] * channelInvStd;

@@ -3,7 +3,7 @@ using Tensor = FashionCuda.Tensors.Tensor;
 
 namespace FashionCuda.Backends.Cpu;
 
-// Convolution as GEMM over a group of images at once, so the GEMM sees N = images·P·Q columns even when P·Q is
+// Convolution as GEMM over a group of images at once, so the GEMM gets N = images·P·Q columns even when P·Q is
 // small (7×7 maps give 49 columns per image, which would waste most of a 32-column tile).
 //   columns (C·R·S, g·P·Q): im2col of g images; row (c, r, s), column (image, p, q)
 //   staging (K, g·P·Q):     GEMM output or gathered dOutput of the group
@@ -165,7 +165,7 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Fills the P·Q values that kernel tap (r, s) sees across the output positions of one plane.</summary>
+    /// <summary>Fills the P·Q input values that kernel tap (r, s) reads at the output positions of one plane.</summary>
     private static void Im2ColRow(ReadOnlySpan<float> plane, Conv2dGeometry g, int r, int s, Span<float> target)
     {
         // For stride 1 the valid q form one run: iw = q − PadW + s in [0, W).
