@@ -135,14 +135,17 @@ public sealed partial class CpuBackend
         var lanes = Vector512<float>.Zero;
         int i = 0;
         for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            lanes = Vector512.FusedMultiplyAdd(Vector512.Create(dy.Slice(i)), Vector512.Create(x.Slice(i)) - center, lanes);
+        {
+            var deviation = Vector512.Create(x.Slice(i)) - center;
+            lanes = Vector512.FusedMultiplyAdd(Vector512.Create(dy.Slice(i)), deviation, lanes);
+        }
         float sum = Vector512.Sum(lanes);
         for (; i < x.Length; i++)
             sum += dy[i] * (x[i] - mean);
         return sum;
     }
 
-    /// <summary>output = scale·x + shift, elementwise; <paramref name="output"/> may be <paramref name="x"/>.</summary>
+    /// <summary>output = scale·x + shift, in place when <paramref name="output"/> is <paramref name="x"/>.</summary>
     private static void ScaleShift(ReadOnlySpan<float> x, float scale, float shift, Span<float> output)
     {
         var vScale = Vector512.Create(scale);

@@ -145,7 +145,7 @@ public sealed partial class CpuBackend
             new Span<float>(target + (long)row * length, length).Fill(values[row]);
     }
 
-    /// <summary>Writes the im2col rows of images n0 .. n0+count into <paramref name="col"/>, one task per plane.</summary>
+    /// <summary>Writes the im2col rows of images n0 .. n0+count into <paramref name="col"/>, one task a plane.</summary>
     private unsafe void Im2Col(float[] x, Conv2dGeometry g, int n0, int count, float[] col)
     {
         int pq = g.P * g.Q, ld = count * pq;
@@ -167,7 +167,7 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>Fills the P·Q input values that kernel tap (r, s) reads at the output positions of one plane.</summary>
+    /// <summary>Fills the P·Q input values that kernel tap (r, s) reads at the output positions of a plane.</summary>
     /// <remarks>Plain loops, because the runs are short (Q is 7 to 28 here) and span calls would dominate.</remarks>
     private static unsafe void Im2ColRow(float* plane, in Conv2dGeometry g, int r, int s, float* target)
     {
@@ -194,7 +194,7 @@ public sealed partial class CpuBackend
         }
     }
 
-    /// <summary>The output columns q whose input column q·StrideW − PadW + s lies in [0, W), as [start, end).</summary>
+    /// <summary>Returns the output columns q whose input column q·StrideW − PadW + s is in [0, W).</summary>
     private static (int Start, int End) ValidColumns(in Conv2dGeometry g, int s)
     {
         int start = Math.Max(0, (g.PadW - s + g.StrideW - 1) / g.StrideW);
@@ -241,7 +241,7 @@ public sealed partial class CpuBackend
         }
     }
 
-    /// <summary>Copies staging (K, count·P·Q) to output images n0 .. n0+count (N, K, P, Q), adding the bias.</summary>
+    /// <summary>Copies staging (K, count·P·Q) to output images n0 .. n0+count, adding the bias.</summary>
     private void ScatterGroup(float[] source, float[] output, float[]? bias, int k, int pq, int n0, int count)
     {
         int ld = count * pq;
@@ -257,14 +257,15 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>The inverse of <see cref="ScatterGroup"/> without bias: dOutput images into staging (K, count·P·Q).</summary>
+    /// <summary>Copies dOutput images n0 .. n0+count into staging (K, count·P·Q), inverting the scatter.</summary>
     private void GatherGroup(float[] gradOutput, float[] target, int k, int pq, int n0, int count)
     {
         int ld = count * pq;
         ForItems(count * k, pq, item =>
         {
             int image = item / k, channel = item % k;
-            gradOutput.AsSpan(((n0 + image) * k + channel) * pq, pq).CopyTo(target.AsSpan(channel * ld + image * pq, pq));
+            var from = gradOutput.AsSpan(((n0 + image) * k + channel) * pq, pq);
+            from.CopyTo(target.AsSpan(channel * ld + image * pq, pq));
         });
     }
 
