@@ -18,6 +18,10 @@ public sealed partial class CpuBackend
             RequireLength(tensor, c, role);
         int plane = h * w;
         long count = (long)n * plane;
+        if (count < 2)
+            throw new ArgumentException(
+                $"Batch norm training needs at least 2 values per channel to estimate the variance; {input} has " +
+                $"{count}. Use a larger batch or evaluation mode.");
         float[] x = Array(input), y = Array(output), gamma = Array(weight), beta = Array(bias);
         float[] mean = Array(saveMean), invStd = Array(saveInvStd), rm = Array(runningMean), rv = Array(runningVar);
         ForItems(c, count, channel =>
@@ -34,8 +38,8 @@ public sealed partial class CpuBackend
             float channelInvStd = (float)(1.0 / Math.Sqrt(variance + epsilon));
             mean[channel] = channelMean;
             invStd[channel] = channelInvStd;
-            // Unbiased variance for the running estimate, as PyTorch; a single value per channel gives NaN.
-            double unbiased = count > 1 ? variance * count / (count - 1) : double.NaN;
+            // The running estimate uses the unbiased variance, as PyTorch does.
+            double unbiased = squares / (count - 1);
             rm[channel] = (1f - momentum) * rm[channel] + momentum * channelMean;
             rv[channel] = (float)((1.0 - momentum) * rv[channel] + momentum * unbiased);
             float scale = gamma[channel] * channelInvStd;
@@ -131,14 +135,17 @@ public sealed partial class CpuBackend
         var lanes = Vector512<float>.Zero;
         int i = 0;
         for (; i <= x.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            lanes = Vector512.FusedMultiplyAdd(Vector512.Create(dy.Slice(i)), Vector512.Create(x.Slice(i)) - center, lanes);
+        {
+            var deviation = Vector512.Create(x.Slice(i)) - center;
+            lanes = Vector512.FusedMultiplyAdd(Vector512.Create(dy.Slice(i)), deviation, lanes);
+        }
         float sum = Vector512.Sum(lanes);
         for (; i < x.Length; i++)
             sum += dy[i] * (x[i] - mean);
         return sum;
     }
 
-    /// <summary>output = scale·x + shift, elementwise; <paramref name="output"/> may be <paramref name="x"/>.</summary>
+    /// <summary>output = scale·x + shift, in place when <paramref name="output"/> is <paramref name="x"/>.</summary>
     private static void ScaleShift(ReadOnlySpan<float> x, float scale, float shift, Span<float> output)
     {
         var vScale = Vector512.Create(scale);

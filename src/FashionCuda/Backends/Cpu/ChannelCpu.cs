@@ -126,8 +126,8 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Returns each part's channel count and first output channel, checking that the parts are (N, Cᵢ, H, W)
-    /// with ΣCᵢ = <paramref name="total"/>. A null part (a skipped gradient) has no known size, so parts after
-    /// it are placed from the end; a part between two null parts cannot be placed and is rejected.
+    /// with ΣCᵢ = <paramref name="total"/>. A null part (a skipped gradient) has no known size, so the parts
+    /// after the last null part are placed from the end. A part between two null parts cannot be placed.
     /// </summary>
     private static (int Channels, int First)[] ConcatLayout(IReadOnlyList<Tensor?> parts, int n, int h, int w,
         int total, string role)

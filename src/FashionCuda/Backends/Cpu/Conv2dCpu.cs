@@ -3,7 +3,7 @@ using Tensor = FashionCuda.Tensors.Tensor;
 
 namespace FashionCuda.Backends.Cpu;
 
-// Convolution as GEMM over a group of images at once, so the GEMM sees N = images·P·Q columns even when P·Q is
+// Convolution as GEMM over a group of images at once, so the GEMM gets N = images·P·Q columns even when P·Q is
 // small (7×7 maps give 49 columns per image, which would waste most of a 32-column tile).
 //   columns (C·R·S, g·P·Q): im2col of g images; row (c, r, s), column (image, p, q)
 //   staging (K, g·P·Q):     GEMM output or gathered dOutput of the group
@@ -145,105 +145,103 @@ public sealed partial class CpuBackend
             new Span<float>(target + (long)row * length, length).Fill(values[row]);
     }
 
-    /// <summary>Writes the im2col rows of images n0 .. n0+count into <paramref name="col"/>, one task per plane.</summary>
-    private void Im2Col(float[] x, Conv2dGeometry g, int n0, int count, float[] col)
+    /// <summary>Writes the im2col rows of images n0 .. n0+count into <paramref name="col"/>, one task a plane.</summary>
+    private unsafe void Im2Col(float[] x, Conv2dGeometry g, int n0, int count, float[] col)
     {
-        int pq = g.P * g.Q;
+        int pq = g.P * g.Q, ld = count * pq;
         ForItems(count * g.C, (long)g.R * g.S * pq, item =>
         {
             int image = item / g.C, channel = item % g.C;
-            var plane = x.AsSpan(((n0 + image) * g.C + channel) * g.H * g.W, g.H * g.W);
-            int ld = count * pq;
-            for (int r = 0; r < g.R; r++)
+            fixed (float* px = x, pcol = col)
             {
-                for (int s = 0; s < g.S; s++)
+                float* plane = px + (long)((n0 + image) * g.C + channel) * g.H * g.W;
+                for (int r = 0; r < g.R; r++)
                 {
-                    int row = (channel * g.R + r) * g.S + s;
-                    Im2ColRow(plane, g, r, s, col.AsSpan(row * ld + image * pq, pq));
+                    for (int s = 0; s < g.S; s++)
+                    {
+                        long row = (channel * g.R + r) * g.S + s;
+                        Im2ColRow(plane, g, r, s, pcol + row * ld + image * pq);
+                    }
                 }
             }
         });
     }
 
-    /// <summary>Fills the P·Q values that kernel tap (r, s) sees across the output positions of one plane.</summary>
-    private static void Im2ColRow(ReadOnlySpan<float> plane, Conv2dGeometry g, int r, int s, Span<float> target)
+    /// <summary>Fills the P·Q input values that kernel tap (r, s) reads at the output positions of a plane.</summary>
+    /// <remarks>Plain loops, because the runs are short (Q is 7 to 28 here) and span calls would dominate.</remarks>
+    private static unsafe void Im2ColRow(float* plane, in Conv2dGeometry g, int r, int s, float* target)
     {
-        // For stride 1 the valid q form one run: iw = q − PadW + s in [0, W).
-        int qStart = Math.Clamp(g.PadW - s, 0, g.Q);
-        int qEnd = Math.Clamp(g.W + g.PadW - s, qStart, g.Q);
+        var (qStart, qEnd) = ValidColumns(g, s);
         for (int p = 0; p < g.P; p++)
         {
-            var line = target.Slice(p * g.Q, g.Q);
+            float* line = target + p * g.Q;
             int ih = p * g.StrideH - g.PadH + r;
             if ((uint)ih >= (uint)g.H)
             {
-                line.Clear();
+                for (int q = 0; q < g.Q; q++)
+                    line[q] = 0f;
                 continue;
             }
-            var source = plane.Slice(ih * g.W, g.W);
-            if (g.StrideW == 1)
-            {
-                line[..qStart].Clear();
-                source.Slice(qStart - g.PadW + s, qEnd - qStart).CopyTo(line[qStart..qEnd]);
-                line[qEnd..].Clear();
-                continue;
-            }
-            for (int q = 0; q < g.Q; q++)
-            {
-                int iw = q * g.StrideW - g.PadW + s;
-                line[q] = (uint)iw < (uint)g.W ? source[iw] : 0f;
-            }
+            // source[q · StrideW] is input column iw = q·StrideW − PadW + s.
+            float* source = plane + ih * g.W - g.PadW + s;
+            int stride = g.StrideW;
+            for (int q = 0; q < qStart; q++)
+                line[q] = 0f;
+            for (int q = qStart; q < qEnd; q++)
+                line[q] = source[q * stride];
+            for (int q = qEnd; q < g.Q; q++)
+                line[q] = 0f;
         }
+    }
+
+    /// <summary>Returns the output columns q whose input column q·StrideW − PadW + s is in [0, W).</summary>
+    private static (int Start, int End) ValidColumns(in Conv2dGeometry g, int s)
+    {
+        int start = Math.Max(0, (g.PadW - s + g.StrideW - 1) / g.StrideW);
+        int end = Math.Clamp((g.W + g.PadW - s + g.StrideW - 1) / g.StrideW, start, g.Q);
+        return (Math.Min(start, g.Q), end);
     }
 
     /// <summary>Sums the column gradients of images n0 .. n0+count back into their dInput planes.</summary>
-    private void Col2Im(float[] col, float[] dx, Conv2dGeometry g, int n0, int count)
+    private unsafe void Col2Im(float[] col, float[] dx, Conv2dGeometry g, int n0, int count)
     {
-        int pq = g.P * g.Q;
+        int pq = g.P * g.Q, ld = count * pq;
         ForItems(count * g.C, (long)g.R * g.S * pq, item =>
         {
             int image = item / g.C, channel = item % g.C;
-            var plane = dx.AsSpan(((n0 + image) * g.C + channel) * g.H * g.W, g.H * g.W);
-            plane.Clear();
-            int ld = count * pq;
-            for (int r = 0; r < g.R; r++)
+            fixed (float* pdx = dx, pcol = col)
             {
-                for (int s = 0; s < g.S; s++)
+                float* plane = pdx + (long)((n0 + image) * g.C + channel) * g.H * g.W;
+                new Span<float>(plane, g.H * g.W).Clear();
+                for (int r = 0; r < g.R; r++)
                 {
-                    int row = (channel * g.R + r) * g.S + s;
-                    Col2ImRow(col.AsSpan(row * ld + image * pq, pq), g, r, s, plane);
+                    for (int s = 0; s < g.S; s++)
+                    {
+                        long row = (channel * g.R + r) * g.S + s;
+                        Col2ImRow(pcol + row * ld + image * pq, g, r, s, plane);
+                    }
                 }
             }
         });
     }
 
-    private static void Col2ImRow(ReadOnlySpan<float> source, Conv2dGeometry g, int r, int s, Span<float> plane)
+    private static unsafe void Col2ImRow(float* source, in Conv2dGeometry g, int r, int s, float* plane)
     {
-        int qStart = Math.Clamp(g.PadW - s, 0, g.Q);
-        int qEnd = Math.Clamp(g.W + g.PadW - s, qStart, g.Q);
+        var (qStart, qEnd) = ValidColumns(g, s);
         for (int p = 0; p < g.P; p++)
         {
             int ih = p * g.StrideH - g.PadH + r;
             if ((uint)ih >= (uint)g.H)
                 continue;
-            var line = source.Slice(p * g.Q, g.Q);
-            var target = plane.Slice(ih * g.W, g.W);
-            if (g.StrideW == 1)
-            {
-                var run = target.Slice(qStart - g.PadW + s, qEnd - qStart);
-                TensorPrimitives.Add(run, line[qStart..qEnd], run);
-                continue;
-            }
-            for (int q = 0; q < g.Q; q++)
-            {
-                int iw = q * g.StrideW - g.PadW + s;
-                if ((uint)iw < (uint)g.W)
-                    target[iw] += line[q];
-            }
+            float* line = source + p * g.Q;
+            float* target = plane + ih * g.W - g.PadW + s;
+            int stride = g.StrideW;
+            for (int q = qStart; q < qEnd; q++)
+                target[q * stride] += line[q];
         }
     }
 
-    /// <summary>Copies staging (K, count·P·Q) to output images n0 .. n0+count (N, K, P, Q), adding the bias.</summary>
+    /// <summary>Copies staging (K, count·P·Q) to output images n0 .. n0+count, adding the bias.</summary>
     private void ScatterGroup(float[] source, float[] output, float[]? bias, int k, int pq, int n0, int count)
     {
         int ld = count * pq;
@@ -259,14 +257,15 @@ public sealed partial class CpuBackend
         });
     }
 
-    /// <summary>The inverse of <see cref="ScatterGroup"/> without bias: dOutput images into staging (K, count·P·Q).</summary>
+    /// <summary>Copies dOutput images n0 .. n0+count into staging (K, count·P·Q), inverting the scatter.</summary>
     private void GatherGroup(float[] gradOutput, float[] target, int k, int pq, int n0, int count)
     {
         int ld = count * pq;
         ForItems(count * k, pq, item =>
         {
             int image = item / k, channel = item % k;
-            gradOutput.AsSpan(((n0 + image) * k + channel) * pq, pq).CopyTo(target.AsSpan(channel * ld + image * pq, pq));
+            var from = gradOutput.AsSpan(((n0 + image) * k + channel) * pq, pq);
+            from.CopyTo(target.AsSpan(channel * ld + image * pq, pq));
         });
     }
 

@@ -21,7 +21,7 @@ public sealed partial class CpuBackend : IBackend, IDisposable
     private readonly WorkerPool pool;
     private readonly Gemm gemm;
 
-    /// <param name="threadCount">Threads a kernel may use, the caller included; defaults to the processor count.</param>
+    /// <param name="threadCount">Threads a kernel may use, the caller included (default: the processor count).</param>
     public CpuBackend(int? threadCount = null)
     {
         int threads = threadCount ?? Environment.ProcessorCount;
@@ -35,7 +35,7 @@ public sealed partial class CpuBackend : IBackend, IDisposable
 
     public int ThreadCount => pool.ThreadCount;
 
-    /// <summary>Bytes of tensor storage handed out by the buffer pool; kernel scratch buffers are not counted.</summary>
+    /// <summary>Bytes of tensor storage handed out by the buffer pool, without kernel scratch buffers.</summary>
     public long BytesInUse => buffers.BytesInUse;
 
     public long PeakBytesInUse => buffers.PeakBytesInUse;
@@ -138,7 +138,7 @@ public sealed partial class CpuBackend : IBackend, IDisposable
         });
     }
 
-    /// <summary>Runs <paramref name="body"/>(i) for i in [0, count), in parallel when the work is large enough.</summary>
+    /// <summary>Runs <paramref name="body"/>(i) for i in [0, count), in parallel when the work is large.</summary>
     private void ForItems(int count, long elementsPerItem, Action<int> body)
     {
         if (count * elementsPerItem < MinParallelElements)

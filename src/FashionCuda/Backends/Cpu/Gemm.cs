@@ -11,7 +11,7 @@ namespace FashionCuda.Backends.Cpu;
 /// </summary>
 /// <remarks>
 /// The loops follow the BLIS layout: a K×N panel of op(B) and an M×K block of op(A) are packed into contiguous
-/// slivers (Nr columns and Mr rows, zero-padded at the edges), and a register-blocked micro-kernel multiplies one
+/// slivers of Nr columns and Mr rows, zero-padded at the edges. A register-blocked micro-kernel then multiplies one
 /// Mr×K sliver by one K×Nr sliver while Mr×Nr values of C stay in registers. C is split into one part per
 /// thread along M or N, and each thread packs into its own workspace, which is kept between calls.
 /// One call runs at a time; concurrent callers wait.

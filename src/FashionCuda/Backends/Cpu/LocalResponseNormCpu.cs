@@ -7,7 +7,7 @@ namespace FashionCuda.Backends.Cpu;
 // Local response normalization across the channels of (N, C, H, W), one task per image. With
 // D_c = k + alpha/size · Σ_{j ∈ window(c)} a_j² and window(c) = [c − size/2, c + (size − 1)/2] ∩ [0, C):
 //   forward   b_c = a_c · D_c^(−beta)
-//   backward  da_j = db_j · D_j^(−beta) − (2·alpha·beta/size) · a_j · Σ_{c : j ∈ window(c)} db_c · b_c / D_c
+//   backward  da_j = db_j · D_j^(−beta) − (2·alpha·beta/size) · a_j · Σ_{c : j ∈ window(c)} db_c·b_c / D_c
 public sealed partial class CpuBackend
 {
     public void LocalResponseNormForward(Tensor input, Tensor output, int size, float alpha, float beta, float k)
@@ -58,7 +58,7 @@ public sealed partial class CpuBackend
                 var t = ratio.AsSpan(0, imageLength);
                 var gradIn = dx.AsSpan(offset, imageLength);
                 LrnDenominators(a, c, plane, size, alpha, k, denominator);
-                // t_c = db_c · b_c / D_c, then da_j = db_j · D_j^(−beta) + coefficient · a_j · Σ t over the window.
+                // t_c = db_c·b_c / D_c, then da_j = db_j·D_j^(−beta) + coefficient·a_j·Σ t over the window.
                 TensorPrimitives.Multiply(dy.AsSpan(offset, imageLength), y.AsSpan(offset, imageLength), t);
                 TensorPrimitives.Divide(t, d, t);
                 TensorPrimitives.Pow(d, -beta, gradIn);

@@ -14,6 +14,9 @@ public sealed partial class CpuBackend
             throw new ArgumentNullException(nameof(momentumBuffer), "SGD with momentum needs a momentum buffer.");
         if (momentumBuffer is not null)
             RequireSameLength(parameter, momentumBuffer);
+        if (nesterov && (momentum <= 0f || dampening != 0f))
+            throw new ArgumentException(
+                $"Nesterov momentum needs momentum > 0 and dampening 0, got {momentum} and {dampening}.");
         float[] w = Array(parameter), g = Array(grad);
         float[]? buffer = momentum != 0f ? Array(momentumBuffer!) : null;
         ForRanges((int)parameter.Length, (start, count) =>

@@ -46,7 +46,7 @@ internal sealed class WorkerPool : IDisposable
 
     public int ThreadCount { get; }
 
-    /// <summary>Runs <paramref name="loopBody"/>(i) for every i in [0, <paramref name="loopCount"/>) and waits.</summary>
+    /// <summary>Runs <paramref name="loopBody"/>(i) for each i in [0, <paramref name="loopCount"/>).</summary>
     /// <remarks>The first exception thrown by a body is rethrown here after all threads have stopped.</remarks>
     public void For(int loopCount, Action<int> loopBody)
     {
