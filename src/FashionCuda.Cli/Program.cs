@@ -15,7 +15,7 @@ public static class Program
             "FashionCuda: a from-scratch CNN training engine for studying how CNNs work, on Fashion-MNIST.");
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
-//CHECK
+        root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(SummaryCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         var parsed = root.Parse(args);
