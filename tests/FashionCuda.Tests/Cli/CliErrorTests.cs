@@ -102,6 +102,13 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void Check_UnknownOpListsKnownOps()
+    {
+        var result = CliRunner.Run(directory, "check", "--op", "softmaxx");
+        AssertUserError(result, "--op softmaxx", "conv2d");
+    }
+
+    [Fact]
     public void UnknownOption_IsUsageError()
     {
         var result = CliRunner.Run(directory, "train", "--confg", "x.json");

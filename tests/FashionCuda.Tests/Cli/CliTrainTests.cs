@@ -90,6 +90,17 @@ public sealed class CliTrainTests : IDisposable
     }
 
     [Fact]
+    public void Check_OneOpPrintsTableAndPasses()
+    {
+        var result = CliRunner.Run(directory, "check", "--op", "relu");
+        Assert.True(result.ExitCode == 0, result.Output + result.Error);
+        Assert.Contains("gradient (reference)", result.Output);
+        Assert.Contains("cpu vs reference", result.Output);
+        Assert.Contains("0 failed", result.Output);
+        Assert.DoesNotContain("FAIL", result.Output);
+    }
+
+    [Fact]
     public void Bench_JsonHasTheDocumentedFields()
     {
         var result = CliRunner.Run(directory, "bench", "--width", "2", "--batch", "8", "--steps", "1", "--warmup",
