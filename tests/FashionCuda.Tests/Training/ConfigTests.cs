@@ -18,10 +18,10 @@ public class ConfigTests
               "epochs": 9, "batch_size": 32, "seed": 5, "label_smoothing": 0.1
             }
             """);
-        Assert.Equal(8, config.AlexNet.Width);
-        Assert.Equal(7, config.AlexNet.ConvLayers);
-        Assert.Equal(ClassifierHead.GlobalAveragePool, config.AlexNet.Classifier);
-        Assert.True(config.AlexNet.BatchNorm);
+        Assert.Equal(8, config.Model.Width);
+        Assert.Equal(7, config.Model.AlexNet.ConvLayers);
+        Assert.Equal(ClassifierHead.GlobalAveragePool, config.Model.AlexNet.Classifier);
+        Assert.True(config.Model.AlexNet.BatchNorm);
         Assert.Equal("adamw", config.Optimizer.Name);
         Assert.Equal(0.002f, config.Optimizer.LearningRate);
         Assert.Equal(0.05f, config.Optimizer.WeightDecay);
@@ -47,7 +47,7 @@ public class ConfigTests
             """);
         var again = TrainConfig.Parse(config.ToJson());
         Assert.Equal(config.ToJson(), again.ToJson());
-        Assert.Equal(ClassifierHead.Linear, again.AlexNet.Classifier);
+        Assert.Equal(ClassifierHead.Linear, again.Model.AlexNet.Classifier);
         Assert.Equal(ScheduleKind.Step, again.Schedule.Kind);
     }
 
