@@ -175,6 +175,7 @@ public sealed class ModuleTrace : IDisposable
     [ThreadStatic] private static ModuleTrace? current;
 
     private readonly ModuleTrace? parent;
+    private readonly HashSet<Module> seen = new(ReferenceEqualityComparer.Instance);
 
     public ModuleTrace()
     {
@@ -192,13 +193,16 @@ public sealed class ModuleTrace : IDisposable
     /// Records a call that began at <paramref name="start"/>. The records added since <paramref name="firstRecord"/>
     /// belong to submodules, so their time is taken out and each record keeps only the module's own time.
     /// </summary>
+    /// <remarks>A module called more than once (CBAM's shared MLP) reports its parameters on its first call only,
+    /// so the parameters of the records add up to the model's.</remarks>
     internal void End(Module module, Tensor input, Tensor output, long start, int firstRecord)
     {
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
         for (int i = firstRecord; i < Records.Count; i++)
             elapsed -= Records[i].Elapsed;
+        long parameters = seen.Add(module) ? module.OwnParameterCount() : 0;
         Records.Add(new Record(module, (int[])input.Dimensions.Clone(), (int[])output.Dimensions.Clone(),
-            module.OwnParameterCount(), module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
+            parameters, module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
     }
 
     public void Dispose() => current = parent;
