@@ -71,7 +71,7 @@ public sealed record AlexNetFmOptions
 }
 
 /// <summary>
-/// AlexNet adapted to 28×28 grey images. Input (N, 1, 28, 28) → logits (N, 10). Every conv is 3×3 with
+/// AlexNet adapted to 28×28 grey images: by default input (N, 1, 28, 28) → logits (N, 10). Every conv is 3×3 with
 /// padding 1; three 2×2 max pools bring 28 → 14 → 7 → 3. The baseline (<c>alexnet-fm</c>):
 /// conv(1→w) ReLU pool · conv(w→3w) ReLU pool · conv(3w→6w) ReLU · conv(6w→4w) ReLU · conv(4w→4w) ReLU pool ·
 /// flatten (4w·3·3) · dropout 0.5 · linear→1024 · ReLU · dropout 0.5 · linear 1024→1024 · ReLU · linear→10.

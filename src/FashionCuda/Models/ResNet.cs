@@ -99,7 +99,7 @@ public sealed record ResNetOptions
 
 /// <summary>
 /// ResNet for small images, input (N, C, S, S) → logits (N, classes). The stem is a 3×3 stride-1 conv with batch
-/// norm and ReLU and no max pool, so 28×28 inputs keep their resolution in the first stage; each later stage
+/// norm and ReLU and no max pool, so 28×28 inputs keep their resolution in the first stage. Each later stage
 /// halves it in its first block (28 → 14 → 7 → 4 for ResNet-18). Global average pooling and one linear layer
 /// follow. Submodules as in torchvision: <c>conv1</c>, <c>bn1</c>, <c>relu</c>, <c>layer1</c> … <c>layerN</c>
 /// (Sequentials of <see cref="BasicBlock"/>s, so <c>layer1.0.conv1.weight</c>), <c>avgpool</c> and <c>fc</c>.

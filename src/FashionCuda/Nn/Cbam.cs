@@ -45,8 +45,8 @@ public sealed record CbamOptions
 }
 
 /// <summary>
-/// Channel attention: the average- and max-pooled descriptors (N, C) of x pass through one shared MLP
-/// C → h → C (biases, ReLU between), are summed and pass a sigmoid, giving a gate (N, C, 1, 1) that scales x per
+/// Channel attention. The average- and max-pooled descriptors (N, C) of x pass through one shared MLP
+/// C → h → C (biases, ReLU between). Their sum passes a sigmoid and gives a gate (N, C, 1, 1) that scales x per
 /// channel. Submodule <c>mlp</c> is a Sequential of Linear(C, h), ReLU, Linear(h, C).
 /// </summary>
 public sealed class ChannelAttention : Module
@@ -94,9 +94,9 @@ public sealed class ChannelAttention : Module
 }
 
 /// <summary>
-/// Spatial attention: the max and the mean of x over channels, stacked in that order as (N, 2, H, W), go through a
-/// k×k conv (padding k/2, no bias) to one map, a batch norm and a sigmoid, giving a gate (N, 1, H, W) that scales
-/// x per pixel. Submodules <c>conv</c> and <c>bn</c>. The batch norm's weight starts at 0, so a new block's gate
+/// Spatial attention. The max and the mean of x over channels, stacked in that order as (N, 2, H, W), go through
+/// a k×k conv (padding k/2, no bias) to one map. A batch norm and a sigmoid turn the map into a gate (N, 1, H, W)
+/// that scales x per pixel. Submodules <c>conv</c> and <c>bn</c>. The batch norm's weight starts at 0, so a new block's gate
 /// is 0.5 everywhere.
 /// </summary>
 public sealed class SpatialAttention : Module

@@ -120,7 +120,7 @@ public class CbamTests
     }
 
     [Fact]
-    public void AlexNetFm_CbamAfterConv2_FollowsItsReluBeforeThePool()
+    public void AlexNetFm_CbamAfterConv2_SitsBeforePool()
     {
         var options = new AlexNetFmOptions
         {
@@ -156,7 +156,7 @@ public class CbamTests
     }
 
     [Fact]
-    public void AlexNetFm_RejectsCbamAfterConv5WithThreeConvs()
+    public void AlexNetFm_AfterConv5_RejectsThreeConvs()
     {
         var options = new AlexNetFmOptions
         {
@@ -167,7 +167,7 @@ public class CbamTests
     }
 
     [Fact]
-    public void AlexNetFm_AdaptsToInputChannelsSizeAndClasses()
+    public void AlexNetFm_AdaptsToInputShape()
     {
         var options = new AlexNetFmOptions
         {

@@ -87,7 +87,7 @@ public class ResNetTests
     }
 
     [Fact]
-    public void Narrow_Summary_ConvAndLinearFlopsMatchHandCount()
+    public void Narrow_ConvAndLinearFlops_MatchHandCount()
     {
         var model = new ResNet(new ReferenceBackend(), new Rng(1), ResNetOptions.Narrow());
         var rows = ModelSummary.Trace(model, [1, 1, 28, 28]);
@@ -115,7 +115,7 @@ public class ResNetTests
     }
 
     [Fact]
-    public void AlexNetFmWithCbam_SummaryParametersMatchHandCount()
+    public void AlexNetFmCbam_Parameters_MatchHandCount()
     {
         var options = new AlexNetFmOptions { Cbam = new CbamOptions(), CbamPlacement = CbamPlacement.EveryConv };
         var model = new AlexNetFm(new ReferenceBackend(), new Rng(1), options);
@@ -140,7 +140,7 @@ public class ResNetTests
         };
         var model = new AlexNetFm(new ReferenceBackend(), new Rng(1), options);
         var rows = ModelSummary.Trace(model, [1, 1, 28, 28]);
-        // CBAM after conv 2 sees (1, 6, 14, 14): 1,176 elements, 6 descriptors, 196 pixels.
+        // CBAM after conv 2 gets (1, 6, 14, 14): 1,176 elements, 6 descriptors, 196 pixels.
         long elements = 6 * 14 * 14;
         Assert.Equal(2 * elements + 6 + 4 * 6 + elements, rows.Single(r => r.Name == "features.5.channel").Flops);
         Assert.Equal(2 * elements + 4 * 196 + elements, rows.Single(r => r.Name == "features.5.spatial").Flops);
@@ -150,7 +150,7 @@ public class ResNetTests
     }
 
     [Fact]
-    public void ResNet_AdaptsToInputChannelsSizeAndClasses()
+    public void ResNet_AdaptsToInputShape()
     {
         var options = ResNetOptions.Narrow(4) with { InputChannels = 3, InputSize = 20, Classes = 7 };
         var model = new ResNet(new ReferenceBackend(), new Rng(1), options);

@@ -16,10 +16,10 @@ namespace FashionCuda.Tests.Parity;
 /// </summary>
 public sealed class CbamParityTests
 {
-    // A value passes when |actual − expected| ≤ atol + rtol·|expected|. Both sides round to float32, and the
-    // smallest ReLU input or max gap of the fixture's forward passes is 1.7e-5 (its decision_margin metadata), far
-    // above those rounding differences, so no ReLU or max choice flips and the gradients must match as closely as
-    // the outputs. Measured on x86-64, the largest difference on either backend is 7.2e-6 (1.4e-6 relative), on a
+    // A value passes when |actual − expected| ≤ atol + rtol·|expected|. Both sides round to float32. The smallest
+    // ReLU input or max gap of the fixture's forward passes is 1.7e-5 (its decision_margin metadata), far above
+    // those rounding differences. So no ReLU or max choice flips, and the gradients must match as closely as the
+    // outputs. Measured on x86-64, the largest difference on either backend is 7.2e-6 (1.4e-6 relative), on a
     // BasicBlock conv gradient of size 5.
     private const float ForwardAbsolute = 1e-5f;
     private const float ForwardRelative = 1e-4f;

@@ -173,7 +173,7 @@ public class ConfigTests
     }
 
     [Fact]
-    public void UnknownKeyOnResNet_ListsOnlyResNetKeys()
+    public void ResNetUnknownKey_ListsResNetKeys()
     {
         var error = Assert.Throws<ConfigException>(() =>
             TrainConfig.Parse("""{ "model": { "name": "resnet-18", "depth": 3 } }"""));
