@@ -20,10 +20,13 @@ public static class BenchCommand
     {
         var model = new Option<string>("--model")
         {
-            Description = "Model to time.",
+            Description = "Model to time: " + string.Join(", ", ModelConfig.Names) + ".",
             DefaultValueFactory = _ => "alexnet-fm",
         };
-        var width = new Option<int>("--width") { Description = "AlexNet-FM width w.", DefaultValueFactory = _ => 64 };
+        var width = new Option<int?>("--width")
+        {
+            Description = "AlexNet-FM width w or ResNet base width (default 64, 16 for resnet-narrow).",
+        };
         var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup")
@@ -43,18 +46,19 @@ public static class BenchCommand
         return command;
     }
 
-    private static int Execute(string modelName, int width, int batch, int steps, int warmup, bool json,
+    private static int Execute(string modelName, int? requestedWidth, int batch, int steps, int warmup, bool json,
         string device)
     {
-        if (!TrainConfig.ModelNames.Contains(modelName))
+        if (!ModelConfig.Names.Contains(modelName))
             throw new UserException(
-                $"--model {modelName}: unknown model; use one of {string.Join(", ", TrainConfig.ModelNames)}.");
+                $"--model {modelName}: unknown model; use one of {string.Join(", ", ModelConfig.Names)}.");
+        int width = requestedWidth ?? ModelConfig.DefaultWidth(modelName);
         if (width < 1 || batch < 2 || steps < 1 || warmup < 0)
             throw new UserException(
                 $"Invalid bench sizes: width {width} (≥ 1), batch {batch} (≥ 2), steps {steps} (≥ 1), " +
                 $"warmup {warmup} (≥ 0).");
         var backend = Common.CreateBackend(device);
-        var config = new TrainConfig { Model = modelName, AlexNet = new AlexNetFmOptions { Width = width } };
+        var config = new TrainConfig { Model = new ModelConfig { Name = modelName, Width = width } };
         var rng = new Rng(7);
         var network = ModelFactory.Create(config, backend, rng);
         var optimizer = new Sgd(network.Parameters(), 0.01f, momentum: 0.9f);

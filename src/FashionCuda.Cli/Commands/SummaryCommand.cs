@@ -24,8 +24,7 @@ public static class SummaryCommand
         var config = TrainConfig.Load(configPath);
         var backend = Common.CreateBackend("cpu");
         var model = ModelFactory.Create(config, backend, new Rng(config.Seed));
-        var rows = ModelSummary.Trace(model, [1, config.AlexNet.InputChannels, config.AlexNet.InputSize,
-            config.AlexNet.InputSize]);
+        var rows = ModelSummary.Trace(model, ModelFactory.ImageShape(config.Model));
         var table = new Table().AddColumn("layer").AddColumn("type").AddColumn("settings")
             .AddColumn("output shape")
             .AddColumn(new TableColumn("parameters").RightAligned())
@@ -40,8 +39,10 @@ public static class SummaryCommand
         long flops = rows.Sum(r => r.Flops);
         table.AddRow("total", "", "", "", parameters.ToString("N0", CultureInfo.InvariantCulture),
             flops.ToString("N0", CultureInfo.InvariantCulture));
+        Console.WriteLine(config.Model.Describe());
         AnsiConsole.Write(table);
-        Console.WriteLine("FLOPs are per image for one forward pass; a multiply-add counts as 2.");
+        Console.WriteLine("FLOPs are per image for one forward pass; a multiply-add counts as 2. A row of a block " +
+            "with layers inside (CBAM, BasicBlock) counts only its own pooling, gating or residual addition.");
         return ExitCodes.Success;
     }
 }

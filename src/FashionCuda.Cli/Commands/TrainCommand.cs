@@ -99,7 +99,7 @@ public static class TrainCommand
     {
         var o = config.Optimizer;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"model      {config.Model} width {config.AlexNet.Width}, {trainer.Model.ParameterCount():N0} parameters"));
+            $"model      {config.Model.Describe()}, {trainer.Model.ParameterCount():N0} parameters"));
         Console.WriteLine($"data       {source}: {trainCount} train, {testCount} test images");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"training   {config.Epochs} epochs, batch {config.BatchSize}, {o.Name} lr {o.LearningRate}, " +

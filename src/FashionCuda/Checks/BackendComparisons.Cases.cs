@@ -49,5 +49,7 @@ public static partial class BackendComparisons
         new("sgd-plain", 1e-6, 1e-5, p => Sgd(p, momentum: 0f, dampening: 0f, nesterov: false)),
         new("adam", 1e-6, 1e-5, p => Adam(p, decoupled: false)),
         new("adamw", 1e-6, 1e-5, p => Adam(p, decoupled: true)),
+        new("cbam", SumAtol, SumRtol, CbamBlock),
+        new("basic-block", SumAtol, SumRtol, BasicBlockWithCbam),
     ];
 }

@@ -64,6 +64,7 @@ public static partial class GradientChecks
         ("softmax-cross-entropy", (rng, op) => CheckSoftmaxCrossEntropy(rng, op, labelSmoothing: 0)),
         ("softmax-cross-entropy-smoothing", (rng, op) => CheckSoftmaxCrossEntropy(rng, op, labelSmoothing: 0.1)),
         ("tie", CheckTies),
+        ("cbam", CheckCbam),
     ];
 
     /// <summary>Names accepted by <see cref="Run"/>, one per op and configuration, plus "tie".</summary>
@@ -92,7 +93,16 @@ public static partial class GradientChecks
     /// of <paramref name="x"/> moves by ±<see cref="Step"/>. The loss must read x on every call.
     /// </summary>
     internal static CheckResult Compare(string op, string quantity, double[] x, double[] analytic,
-        Func<double> loss)
+        Func<double> loss) =>
+        Compare(op, quantity, x, analytic, loss, Step, AbsoluteTolerance, RelativeTolerance);
+
+    /// <summary>
+    /// As <see cref="Compare(string, string, double[], double[], Func{double})"/>, with the step
+    /// <paramref name="step"/> and the allowed error <paramref name="absoluteTolerance"/> +
+    /// <paramref name="relativeTolerance"/>·|numeric|.
+    /// </summary>
+    internal static CheckResult Compare(string op, string quantity, double[] x, double[] analytic,
+        Func<double> loss, double step, double absoluteTolerance, double relativeTolerance)
     {
         if (analytic.Length != x.Length)
             throw new ArgumentException(
@@ -100,21 +110,21 @@ public static partial class GradientChecks
         double maxAbs = 0;
         double maxRel = 0;
         double worstRatio = 0;
-        double toleranceAtWorst = AbsoluteTolerance;
+        double toleranceAtWorst = absoluteTolerance;
         double maxNumeric = 0;
         bool allFinite = true;
         for (int i = 0; i < x.Length; i++)
         {
             double saved = x[i];
-            x[i] = saved + Step;
+            x[i] = saved + step;
             double plus = loss();
-            x[i] = saved - Step;
+            x[i] = saved - step;
             double minus = loss();
             x[i] = saved;
 
-            double numeric = (plus - minus) / (2 * Step);
+            double numeric = (plus - minus) / (2 * step);
             double error = Math.Abs(analytic[i] - numeric);
-            double allowed = AbsoluteTolerance + RelativeTolerance * Math.Abs(numeric);
+            double allowed = absoluteTolerance + relativeTolerance * Math.Abs(numeric);
             double scale = Math.Max(Math.Abs(analytic[i]), Math.Abs(numeric));
             allFinite &= double.IsFinite(error);
             maxAbs = Math.Max(maxAbs, error);

@@ -18,6 +18,18 @@ public enum ClassifierHead
     GlobalAveragePool,
 }
 
+/// <summary>Conv layers of AlexNet-FM that a CBAM block follows.</summary>
+public enum CbamPlacement
+{
+    /// <summary>After the second conv, at 14×14 for 28×28 inputs.</summary>
+    AfterConv2,
+
+    /// <summary>After the fifth conv, the last one of the baseline; needs at least 5 conv layers.</summary>
+    AfterConv5,
+
+    EveryConv,
+}
+
 /// <summary>Settings of an AlexNet-FM network; the defaults are the <c>alexnet-fm</c> baseline.</summary>
 public sealed record AlexNetFmOptions
 {
@@ -42,14 +54,32 @@ public sealed record AlexNetFmOptions
     public int InputSize { get; init; } = 28;
 
     public int Classes { get; init; } = 10;
+
+    /// <summary>CBAM settings, or null for the plain network.</summary>
+    public CbamOptions? Cbam { get; init; }
+
+    /// <summary>Where CBAM blocks go; read only when <see cref="Cbam"/> is set.</summary>
+    public CbamPlacement CbamPlacement { get; init; } = CbamPlacement.EveryConv;
+
+    /// <summary>Whether a CBAM block follows conv layer <paramref name="conv"/> (1-based).</summary>
+    public bool HasCbamAfter(int conv) => Cbam is not null && CbamPlacement switch
+    {
+        CbamPlacement.AfterConv2 => conv == 2,
+        CbamPlacement.AfterConv5 => conv == 5,
+        _ => true,
+    };
 }
 
 /// <summary>
-/// AlexNet adapted to 28×28 grey images. Input (N, 1, 28, 28) → logits (N, 10). Every conv is 3×3 with
+/// AlexNet adapted to 28×28 grey images: by default input (N, 1, 28, 28) → logits (N, 10). Every conv is 3×3 with
 /// padding 1; three 2×2 max pools bring 28 → 14 → 7 → 3. The baseline (<c>alexnet-fm</c>):
 /// conv(1→w) ReLU pool · conv(w→3w) ReLU pool · conv(3w→6w) ReLU · conv(6w→4w) ReLU · conv(4w→4w) ReLU pool ·
 /// flatten (4w·3·3) · dropout 0.5 · linear→1024 · ReLU · dropout 0.5 · linear 1024→1024 · ReLU · linear→10.
-/// Submodules are <c>features</c> and <c>classifier</c>, numbered as the same torch.nn.Sequential would be.
+/// Submodules are <c>features</c> and <c>classifier</c>, numbered as the same torch.nn.Sequential would be. A CBAM
+/// block, when configured, follows a conv's ReLU and comes before its pool, as the next entry of <c>features</c>
+/// (for example <c>features.5.channel.mlp.0.weight</c> after conv 2), so the names of the network without CBAM
+/// are those of the baseline. The input channels, input size and class count come from the options, and the
+/// flatten size follows from them.
 /// </summary>
 public sealed class AlexNetFm : Module
 {
@@ -60,6 +90,10 @@ public sealed class AlexNetFm : Module
             throw new ArgumentException($"Invalid width {options.Width}: it must be positive.");
         if (options.ConvLayers is not (3 or 5 or 7))
             throw new ArgumentException($"Invalid conv layer count {options.ConvLayers}: use 3, 5 or 7.");
+        if (options.Cbam is not null && options.CbamPlacement == CbamPlacement.AfterConv5 && options.ConvLayers < 5)
+            throw new ArgumentException(
+                $"CBAM after conv 5 needs at least 5 conv layers, but the network has {options.ConvLayers}.");
+        options.Cbam?.Validate();
         Features = RegisterModule("features", BuildFeatures(backend, rng, options, out int channels, out int size));
         Classifier = RegisterModule("classifier", BuildClassifier(backend, rng, options, channels, size));
     }
@@ -97,12 +131,16 @@ public sealed class AlexNetFm : Module
         var features = new Sequential();
         channels = options.InputChannels;
         size = options.InputSize;
+        int conv = 0;
         foreach (var (outChannels, pool) in ConvPlan(options.Width, options.ConvLayers))
         {
+            conv++;
             features.Add(new Conv2d(backend, rng, channels, outChannels, 3, 1, 1, bias: !options.BatchNorm));
             if (options.BatchNorm)
                 features.Add(new BatchNorm2d(backend, outChannels));
             features.Add(new ReLU());
+            if (options.HasCbamAfter(conv))
+                features.Add(new Cbam(backend, rng, outChannels, options.Cbam!));
             if (pool)
             {
                 features.Add(new MaxPool2d(2, 2));

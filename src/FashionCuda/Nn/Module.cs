@@ -21,20 +21,33 @@ public abstract class Module
     /// <summary>Computes the output for <paramref name="input"/>. Callers use <see cref="Call"/>.</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Runs <see cref="Forward"/> and reports the call to an active <see cref="ModuleTrace"/>.</summary>
+    /// <summary>
+    /// Runs <see cref="Forward"/> and reports the call to an active <see cref="ModuleTrace"/>: every leaf module,
+    /// and a module with submodules when <see cref="RunsOwnOps"/> is set.
+    /// </summary>
     public Tensor Call(Tensor input)
     {
         var trace = ModuleTrace.Current;
-        if (trace is null || children.Count > 0)
+        if (trace is null || (children.Count > 0 && !RunsOwnOps))
             return Forward(input);
+        int firstRecord = trace.Records.Count;
         long start = trace.Begin(this, input);
         var output = Forward(input);
-        trace.End(this, input, output, start);
+        trace.End(this, input, output, start, firstRecord);
         return output;
     }
 
-    /// <summary>Floating-point operations of one forward pass (a multiply-add counts as 2) for these shapes.</summary>
+    /// <summary>
+    /// Floating-point operations of one forward pass (a multiply-add counts as 2) for these shapes. A module with
+    /// submodules counts only the ops it runs itself, such as a gating product or a residual addition.
+    /// </summary>
     public virtual long ForwardFlops(int[] inputShape, int[] outputShape) => 0;
+
+    /// <summary>
+    /// Whether this module, although it has submodules, runs ops of its own that a trace should record (CBAM's
+    /// pooling and gating, a residual addition). Its record then follows those of its submodules.
+    /// </summary>
+    protected virtual bool RunsOwnOps => false;
 
     /// <summary>Short description of the layer's settings for summaries, e.g. "3×3, stride 1, pad 1".</summary>
     public virtual string Describe() => "";
@@ -162,6 +175,7 @@ public sealed class ModuleTrace : IDisposable
     [ThreadStatic] private static ModuleTrace? current;
 
     private readonly ModuleTrace? parent;
+    private readonly HashSet<Module> seen = new(ReferenceEqualityComparer.Instance);
 
     public ModuleTrace()
     {
@@ -175,11 +189,20 @@ public sealed class ModuleTrace : IDisposable
 
     internal long Begin(Module module, Tensor input) => System.Diagnostics.Stopwatch.GetTimestamp();
 
-    internal void End(Module module, Tensor input, Tensor output, long start)
+    /// <summary>
+    /// Records a call that began at <paramref name="start"/>. The records added since <paramref name="firstRecord"/>
+    /// belong to submodules, so their time is taken out and each record keeps only the module's own time.
+    /// </summary>
+    /// <remarks>A module called more than once (CBAM's shared MLP) reports its parameters on its first call only,
+    /// so the parameters of the records add up to the model's.</remarks>
+    internal void End(Module module, Tensor input, Tensor output, long start, int firstRecord)
     {
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        for (int i = firstRecord; i < Records.Count; i++)
+            elapsed -= Records[i].Elapsed;
+        long parameters = seen.Add(module) ? module.OwnParameterCount() : 0;
         Records.Add(new Record(module, (int[])input.Dimensions.Clone(), (int[])output.Dimensions.Clone(),
-            module.OwnParameterCount(), module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
+            parameters, module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
     }
 
     public void Dispose() => current = parent;

@@ -44,6 +44,10 @@ public sealed class ConfigReader
         return element.TryGetProperty(key, out var value) && value.ValueKind != JsonValueKind.Null;
     }
 
+    /// <summary>Whether <paramref name="key"/> is present and not null, without adding it to the allowed keys.</summary>
+    public bool IsSet(string key) =>
+        element.TryGetProperty(key, out var value) && value.ValueKind != JsonValueKind.Null;
+
     public ConfigReader? Object(string key)
     {
         if (!Has(key))

@@ -42,14 +42,11 @@ public sealed record AugmentationConfig
 /// <summary>The resolved configuration of one training run, as read from JSON and written back beside its results.</summary>
 public sealed record TrainConfig
 {
-    public static readonly string[] ModelNames = ["alexnet-fm"];
+    public static readonly string[] ModelNames = ModelConfig.Names;
     public static readonly string[] OptimizerNames = ["sgd", "adam", "adamw"];
     public static readonly string[] ScheduleNames = ["constant", "step", "multistep", "cosine"];
-    public static readonly string[] ClassifierNames = ["fc3", "linear", "gap"];
 
-    public string Model { get; init; } = "alexnet-fm";
-
-    public AlexNetFmOptions AlexNet { get; init; } = new();
+    public ModelConfig Model { get; init; } = new();
 
     public OptimizerConfig Optimizer { get; init; } = new();
 
@@ -97,31 +94,7 @@ public sealed record TrainConfig
     {
         var root = ConfigReader.Parse(json, source);
         var defaults = new TrainConfig();
-        string model = "alexnet-fm";
-        var alexNet = defaults.AlexNet;
-        if (root.Object("model") is { } m)
-        {
-            model = m.String("name", model, ModelNames);
-            string classifier = m.String("classifier", "fc3", ClassifierNames);
-            int layers = m.Int("conv_layers", alexNet.ConvLayers, 3, 7);
-            if (layers is not (3 or 5 or 7))
-                throw new ConfigException($"{m.Path}.conv_layers: {layers} is not allowed; use 3, 5 or 7.");
-            alexNet = new AlexNetFmOptions
-            {
-                Width = m.Int("width", alexNet.Width, 1, 4096),
-                ConvLayers = layers,
-                Classifier = classifier switch
-                {
-                    "linear" => ClassifierHead.Linear,
-                    "gap" => ClassifierHead.GlobalAveragePool,
-                    _ => ClassifierHead.ThreeLayer,
-                },
-                BatchNorm = m.Bool("batch_norm", alexNet.BatchNorm),
-                Dropout = (float)m.Number("dropout", alexNet.Dropout, 0, 1, maxExclusive: true),
-                HiddenFeatures = m.Int("hidden", alexNet.HiddenFeatures, 1, 65536),
-            };
-            m.RejectUnknownKeys();
-        }
+        var model = ModelConfig.Read(root.Object("model"));
         int epochs = root.Int("epochs", defaults.Epochs, 1, 100_000);
         var optimizer = ReadOptimizer(root.Object("optimizer"), defaults.Optimizer);
         var schedule = ReadSchedule(root.Object("schedule"), optimizer.LearningRate, epochs);
@@ -139,7 +112,6 @@ public sealed record TrainConfig
         var config = new TrainConfig
         {
             Model = model,
-            AlexNet = alexNet,
             Optimizer = optimizer,
             Schedule = schedule,
             Augmentation = augmentation,
@@ -215,20 +187,7 @@ public sealed record TrainConfig
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteStartObject("model");
-            json.WriteString("name", Model);
-            json.WriteNumber("width", AlexNet.Width);
-            json.WriteNumber("conv_layers", AlexNet.ConvLayers);
-            json.WriteString("classifier", AlexNet.Classifier switch
-            {
-                ClassifierHead.Linear => "linear",
-                ClassifierHead.GlobalAveragePool => "gap",
-                _ => "fc3",
-            });
-            json.WriteBoolean("batch_norm", AlexNet.BatchNorm);
-            json.WriteNumber("dropout", AlexNet.Dropout);
-            json.WriteNumber("hidden", AlexNet.HiddenFeatures);
-            json.WriteEndObject();
+            Model.WriteJson(json);
             json.WriteStartObject("optimizer");
             json.WriteString("name", Optimizer.Name);
             json.WriteNumber("lr", Optimizer.LearningRate);

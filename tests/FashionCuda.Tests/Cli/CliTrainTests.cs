@@ -43,7 +43,7 @@ public sealed class CliTrainTests : IDisposable
         Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
 
         var resolved = TrainConfig.Load(Path.Combine(run, "config.json"));
-        Assert.Equal(2, resolved.AlexNet.Width);
+        Assert.Equal(2, resolved.Model.Width);
         Assert.Equal(3UL, resolved.Seed);
         Assert.Contains("epoch  train_loss", result.Output);
     }

@@ -1,4 +1,5 @@
 using FashionCuda.Models;
+using FashionCuda.Nn;
 using FashionCuda.Optim;
 using FashionCuda.Training;
 
@@ -18,10 +19,10 @@ public class ConfigTests
               "epochs": 9, "batch_size": 32, "seed": 5, "label_smoothing": 0.1
             }
             """);
-        Assert.Equal(8, config.AlexNet.Width);
-        Assert.Equal(7, config.AlexNet.ConvLayers);
-        Assert.Equal(ClassifierHead.GlobalAveragePool, config.AlexNet.Classifier);
-        Assert.True(config.AlexNet.BatchNorm);
+        Assert.Equal(8, config.Model.Width);
+        Assert.Equal(7, config.Model.AlexNet.ConvLayers);
+        Assert.Equal(ClassifierHead.GlobalAveragePool, config.Model.AlexNet.Classifier);
+        Assert.True(config.Model.AlexNet.BatchNorm);
         Assert.Equal("adamw", config.Optimizer.Name);
         Assert.Equal(0.002f, config.Optimizer.LearningRate);
         Assert.Equal(0.05f, config.Optimizer.WeightDecay);
@@ -47,7 +48,7 @@ public class ConfigTests
             """);
         var again = TrainConfig.Parse(config.ToJson());
         Assert.Equal(config.ToJson(), again.ToJson());
-        Assert.Equal(ClassifierHead.Linear, again.AlexNet.Classifier);
+        Assert.Equal(ClassifierHead.Linear, again.Model.AlexNet.Classifier);
         Assert.Equal(ScheduleKind.Step, again.Schedule.Kind);
     }
 
@@ -68,6 +69,116 @@ public class ConfigTests
         var error = Assert.Throws<ConfigException>(() => TrainConfig.Parse(json));
         Assert.StartsWith(expectedStart, error.Message);
         Assert.Contains(expectedHint, error.Message);
+    }
+
+    [Fact]
+    public void Parse_ReadsResNetWithCbam()
+    {
+        var config = TrainConfig.Parse("""
+            { "model": { "name": "resnet-narrow", "cbam": { "mode": "spatial", "reduction": 8, "kernel_size": 3 },
+                         "input_channels": 3, "input_size": 32, "classes": 5 } }
+            """);
+        Assert.Equal("resnet-narrow", config.Model.Name);
+        Assert.Equal(16, config.Model.Width);
+        Assert.NotNull(config.Model.Cbam);
+        Assert.Equal(CbamMode.Spatial, config.Model.Cbam.Mode);
+        Assert.Equal(8, config.Model.Cbam.Reduction);
+        Assert.Equal(3, config.Model.Cbam.KernelSize);
+        var options = config.Model.ToResNetOptions();
+        Assert.Equal([3, 3, 3], options.Blocks);
+        Assert.Equal(3, options.InputChannels);
+        Assert.Equal(32, options.InputSize);
+        Assert.Equal(5, options.Classes);
+        Assert.Same(config.Model.Cbam, options.Cbam);
+    }
+
+    [Theory]
+    [InlineData("alexnet-fm", 64)]
+    [InlineData("resnet-18", 64)]
+    [InlineData("resnet-narrow", 16)]
+    public void Parse_DefaultWidthDependsOnModel(string name, int width)
+    {
+        var config = TrainConfig.Parse($$"""{ "model": { "name": "{{name}}" } }""");
+        Assert.Equal(width, config.Model.Width);
+        Assert.Null(config.Model.Cbam);
+    }
+
+    [Fact]
+    public void Parse_AlexNetCbamPlacementReachesTheModel()
+    {
+        var config = TrainConfig.Parse("""
+            { "model": { "width": 4, "cbam": { "placement": "after-conv5", "mode": "channel" } } }
+            """);
+        var options = config.Model.ToAlexNetFmOptions();
+        Assert.Equal(4, options.Width);
+        Assert.Equal(CbamPlacement.AfterConv5, options.CbamPlacement);
+        Assert.NotNull(options.Cbam);
+        Assert.Equal(CbamMode.Channel, options.Cbam.Mode);
+        Assert.Equal(16, options.Cbam.Reduction);
+        Assert.Equal(7, options.Cbam.KernelSize);
+        Assert.True(options.HasCbamAfter(5));
+        Assert.False(options.HasCbamAfter(4));
+    }
+
+    [Theory]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": null } }""")]
+    [InlineData("""{ "model": { "name": "resnet-narrow", "width": 8, "cbam": { "mode": "both" } } }""")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "reduction": 4 }, "classes": 7 } }""")]
+    [InlineData("""{ "model": { "conv_layers": 3, "cbam": { "placement": "every-conv", "kernel_size": 3 } } }""")]
+    [InlineData("""{ "model": { "name": "alexnet-fm", "input_channels": 3, "input_size": 32 } }""")]
+    public void ToJson_RoundTripsModelSection(string json)
+    {
+        var config = TrainConfig.Parse(json);
+        var again = TrainConfig.Parse(config.ToJson());
+        Assert.Equal(config.ToJson(), again.ToJson());
+        Assert.Equal(config.Model.Name, again.Model.Name);
+        Assert.Equal(config.Model.Width, again.Model.Width);
+        Assert.Equal(config.Model.Cbam, again.Model.Cbam);
+        Assert.Equal(config.Model.CbamPlacement, again.Model.CbamPlacement);
+        Assert.Equal(config.Model.AlexNet, again.Model.AlexNet);
+        Assert.Equal(config.Model.Classes, again.Model.Classes);
+        Assert.Equal(config.Model.InputSize, again.Model.InputSize);
+    }
+
+    [Theory]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "placement": "every-conv" } } }""",
+        "$.model.cbam.placement: a ResNet puts CBAM in every BasicBlock", "alexnet-fm")]
+    [InlineData("""{ "model": { "name": "resnet-narrow", "conv_layers": 5 } }""",
+        "$.model.conv_layers: applies only to alexnet-fm", "Remove the key")]
+    [InlineData("""{ "model": { "name": "resnet-18", "dropout": 0.2 } }""", "$.model.dropout", "alexnet-fm")]
+    [InlineData("""{ "model": { "cbam": { "mode": "both" } } }""", "$.model.cbam.placement: missing",
+        "'after-conv2'")]
+    [InlineData("""{ "model": { "conv_layers": 3, "cbam": { "placement": "after-conv5" } } }""",
+        "$.model.cbam.placement: 'after-conv5' needs at least 5 conv layers", "3")]
+    [InlineData("""{ "model": { "cbam": { "placement": "after-conv3" } } }""",
+        "$.model.cbam.placement: 'after-conv3' is not allowed", "'every-conv'")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "kernel_size": 5 } } }""",
+        "$.model.cbam.kernel_size: 5 is not allowed", "3 or 7")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "mode": "pixel" } } }""",
+        "$.model.cbam.mode: 'pixel' is not allowed", "'spatial'")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "reduction": 0 } } }""",
+        "$.model.cbam.reduction: 0 is out of range", "1 to 4096")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": { "ratio": 8 } } }""",
+        "$.model.cbam.ratio: unknown key", "reduction")]
+    [InlineData("""{ "model": { "name": "resnet-18", "cbam": 16 } }""", "$.model.cbam: expected an object",
+        "number")]
+    [InlineData("""{ "model": { "input_size": 6 } }""", "$.model.input_size: 6 is out of range", "8 to 4096")]
+    [InlineData("""{ "model": { "classes": 1 } }""", "$.model.classes: 1 is out of range", "2 to 100000")]
+    [InlineData("""{ "model": { "name": "resnet-18", "hiden": 3 } }""", "$.model.hiden: unknown key", "width")]
+    public void Parse_RejectsBadModelSettingsWithPath(string json, string expectedStart, string expectedHint)
+    {
+        var error = Assert.Throws<ConfigException>(() => TrainConfig.Parse(json));
+        Assert.StartsWith(expectedStart, error.Message);
+        Assert.Contains(expectedHint, error.Message);
+    }
+
+    [Fact]
+    public void ResNetUnknownKey_ListsResNetKeys()
+    {
+        var error = Assert.Throws<ConfigException>(() =>
+            TrainConfig.Parse("""{ "model": { "name": "resnet-18", "depth": 3 } }"""));
+        Assert.Contains("cbam", error.Message);
+        Assert.DoesNotContain("conv_layers", error.Message);
     }
 
     [Fact]
