@@ -154,36 +154,64 @@ public abstract class Module
 }
 
 /// <summary>
-/// Records each leaf module's call while open: output shape, parameters, FLOPs and elapsed time. Used by
-/// <c>summary</c> and per-layer timing.
+/// Records each leaf module's call while open: output shape, parameters, FLOPs, elapsed time and the tape
+/// entries the call added. Used by <c>summary</c>, per-layer timing and <c>inspect</c>.
 /// </summary>
 public sealed class ModuleTrace : IDisposable
 {
     [ThreadStatic] private static ModuleTrace? current;
 
     private readonly ModuleTrace? parent;
+    private int tapeCountAtBegin;
 
-    public ModuleTrace()
+    /// <param name="keepOutputs">
+    /// Keep each call's output tensor in <see cref="Record.Output"/>; it stays valid only while the tensor scope
+    /// that made it is open.
+    /// </param>
+    public ModuleTrace(bool keepOutputs = false)
     {
+        KeepOutputs = keepOutputs;
         parent = current;
         current = this;
     }
 
     internal static ModuleTrace? Current => current;
 
+    public bool KeepOutputs { get; }
+
     public List<Record> Records { get; } = new();
 
-    internal long Begin(Module module, Tensor input) => System.Diagnostics.Stopwatch.GetTimestamp();
+    // Leaf modules do not call other modules, so Begin and End of one call never interleave with another's.
+    internal long Begin(Module module, Tensor input)
+    {
+        tapeCountAtBegin = Autograd.Tape.Current.Count;
+        return System.Diagnostics.Stopwatch.GetTimestamp();
+    }
 
     internal void End(Module module, Tensor input, Tensor output, long start)
     {
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
         Records.Add(new Record(module, (int[])input.Dimensions.Clone(), (int[])output.Dimensions.Clone(),
-            module.OwnParameterCount(), module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
+            module.OwnParameterCount(), module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed)
+        {
+            TapeStart = tapeCountAtBegin,
+            TapeEnd = Autograd.Tape.Current.Count,
+            Output = KeepOutputs ? output : null,
+        });
     }
 
     public void Dispose() => current = parent;
 
     public sealed record Record(Module Module, int[] InputShape, int[] OutputShape, long Parameters, long Flops,
-        TimeSpan Elapsed);
+        TimeSpan Elapsed)
+    {
+        /// <summary>First tape entry index the call recorded; equal to <see cref="TapeEnd"/> when it recorded none.</summary>
+        public int TapeStart { get; init; }
+
+        /// <summary>One past the last tape entry index the call recorded.</summary>
+        public int TapeEnd { get; init; }
+
+        /// <summary>The call's output when the trace keeps outputs, else null.</summary>
+        public Tensor? Output { get; init; }
+    }
 }
