@@ -19,6 +19,8 @@ public static class Program
         root.Subcommands.Add(SummaryCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(StudyCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ErrorsCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -28,18 +28,35 @@ public static class StudyCommand
             Description = "Study folder for the run folders, report.md and plots; default runs/studies/<name>, " +
                           "or runs/studies/<name>-quick with --quick.",
         };
+        var arms = new Option<string?>("--arms")
+        {
+            Description = "Comma-separated arm names to run (default: all); the report then covers these arms.",
+        };
         var command = new Command("study", "Run a study (arms × seeds) and write report.md with plots.")
         {
-            file, quick, data, device, output,
+            file, quick, data, device, output, arms,
         };
         command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(file)!, parsed.GetValue(quick),
-            parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output))));
+            parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output), parsed.GetValue(arms))));
         return command;
     }
 
-    private static int Execute(string file, bool quick, string? dataDirectory, string device, string? output)
+    private static int Execute(string file, bool quick, string? dataDirectory, string device, string? output,
+        string? armList)
     {
         var study = StudyDefinition.Load(file);
+        if (armList is not null)
+        {
+            var names = armList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            try
+            {
+                study = study.SelectArms(names);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UserException($"--arms {armList}: {e.Message}");
+            }
+        }
         var backend = Common.CreateBackend(device);
         var (train, test, source) = Common.LoadData(dataDirectory);
         string directory = Common.PrepareOutputDirectory(
@@ -63,7 +80,7 @@ public static class StudyCommand
         var plots = StudyPlots.WriteAll(directory, arms, FashionMnist.ClassNames);
         var context = new ReportContext
         {
-            Command = CommandLine(file, quick, dataDirectory, device, output),
+            Command = CommandLine(file, quick, dataDirectory, device, output, armList),
             DataSource = $"{source} ({train.Count:N0} training and {test.Count:N0} test images before limits)",
             Hardware = Hardware(),
             Quick = quick,
@@ -112,7 +129,8 @@ public static class StudyCommand
                 $"  selected epoch {result.SelectedEpoch}: test accuracy {result.TestAccuracy:F4}"));
     }
 
-    private static string CommandLine(string file, bool quick, string? data, string device, string? output)
+    private static string CommandLine(string file, bool quick, string? data, string device, string? output,
+        string? arms)
     {
         var parts = new List<string> { "fashioncuda", "study", file };
         if (quick)
@@ -123,6 +141,8 @@ public static class StudyCommand
             parts.AddRange(["--device", device]);
         if (output is not null)
             parts.AddRange(["--out", output]);
+        if (arms is not null)
+            parts.AddRange(["--arms", arms]);
         return string.Join(' ', parts);
     }
 

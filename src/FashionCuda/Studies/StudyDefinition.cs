@@ -122,6 +122,24 @@ public sealed partial class StudyDefinition
     }
 
     /// <summary>
+    /// Returns the study with only the named arms, kept in file order. The baseline stays unless it is left
+    /// out, in which case the first kept arm takes its place.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is not an arm of the study.</exception>
+    public StudyDefinition SelectArms(IReadOnlyCollection<string> names)
+    {
+        var unknown = names.Where(name => Arms.All(arm => arm.Name != name)).ToList();
+        if (unknown.Count > 0 || names.Count == 0)
+            throw new ArgumentException(
+                $"Unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
+                $"{string.Join(", ", Arms.Select(arm => arm.Name))}.");
+        var arms = Arms.Where(arm => names.Contains(arm.Name)).ToList();
+        string baseline = arms.Any(arm => arm.Name == Baseline) ? Baseline : arms[0].Name;
+        return new StudyDefinition(Name, Description, BaseConfig, Seeds, arms, baseline, QuickSeeds,
+            QuickOverrides, Source);
+    }
+
+    /// <summary>
     /// Returns a copy of <paramref name="target"/> with <paramref name="overrides"/> merged in: objects key by key,
     /// recursively; every other value replaces the target's.
     /// </summary>
