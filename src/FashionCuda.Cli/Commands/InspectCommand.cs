@@ -97,8 +97,8 @@ public static class InspectCommand
     }
 
     /// <summary>
-    /// Decodes a PNG or JPEG with SkiaSharp into 28×28 grey bytes like Fashion-MNIST: the centre square is
-    /// scaled down, transparent pixels count as white, and the picture is inverted when its border is mostly
+    /// Decodes a PNG or JPEG with SkiaSharp into 28×28 grey bytes like Fashion-MNIST. The centre square is
+    /// scaled down and transparent pixels count as white. The picture is inverted when its border is mostly
     /// light, because Fashion-MNIST shows light objects on black.
     /// </summary>
     public static (byte[] Pixels, bool Inverted) DecodeFile(string path)

@@ -162,7 +162,7 @@ public static class StudyCommand
         }
         catch (IOException)
         {
-            // The architecture name stands in for the model.
+            // Without a readable /proc/cpuinfo the report names the architecture only.
         }
         return $"{processor}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, " +
                $".NET {Environment.Version}";

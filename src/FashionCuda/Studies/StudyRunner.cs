@@ -9,7 +9,7 @@ namespace FashionCuda.Studies;
 /// <summary>
 /// Runs every arm × seed of a study, each in its own folder below <see cref="OutputDirectory"/> with the files
 /// <c>train</c> writes plus <c>results.json</c>. A run whose results.json exists for the same config is skipped,
-/// so a rerun continues an interrupted study; any other run, half-finished ones included, is trained from the
+/// so a rerun continues an interrupted study. Any other run, half-finished ones included, is trained from the
 /// start. The runner prints nothing; callers follow it through its events.
 /// </summary>
 public sealed class StudyRunner
