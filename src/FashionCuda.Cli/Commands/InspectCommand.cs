@@ -77,6 +77,8 @@ public static class InspectCommand
         return ExitCodes.Success;
     }
 
+    // NOTE: inspect feeds 1×28×28 grey images only; models built for other input sizes or colour need this
+    // to come from the checkpoint's config.
     private const int ImageSize = 28;
 
     private static (byte[] Pixels, int? Label, string Description) LoadImage(string argument, string? dataDirectory)
