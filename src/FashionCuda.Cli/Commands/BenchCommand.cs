@@ -35,19 +35,20 @@ public static class BenchCommand
             DefaultValueFactory = _ => 2,
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var layers = BenchLayers.Option();
         var device = Common.DeviceOption();
         var command = new Command("bench", "Measure training and inference images per second.")
         {
-            model, width, batch, steps, warmup, json, device,
+            model, width, batch, steps, warmup, json, device, layers,
         };
         command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(model)!, parsed.GetValue(width),
             parsed.GetValue(batch), parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(json),
-            parsed.GetValue(device)!)));
+            parsed.GetValue(device)!, parsed.GetValue(layers))));
         return command;
     }
 
     private static int Execute(string modelName, int? requestedWidth, int batch, int steps, int warmup, bool json,
-        string device)
+        string device, bool layers = false)
     {
         if (!ModelConfig.Names.Contains(modelName))
             throw new UserException(
@@ -68,6 +69,9 @@ public static class BenchCommand
             images[i] = (float)rng.NextNormal();
         for (int i = 0; i < batch; i++)
             labels[i] = rng.NextInt(10);
+        if (layers)
+            return BenchLayers.Print(network, images, labels, [batch, 1, 28, 28], warmup, steps, json,
+                $"{modelName} w={width} batch {batch} on {backend.Name}");
 
         backend.ResetPeakMemory();
         double trainRate = Measure(warmup, steps, batch, () =>

@@ -105,11 +105,17 @@ public static class TrainCommand
             $"training   {config.Epochs} epochs, batch {config.BatchSize}, {o.Name} lr {o.LearningRate}, " +
             $"schedule {config.Schedule.Kind.ToString().ToLowerInvariant()}, seed {config.Seed}, device {device}"));
         Console.WriteLine($"run folder {runDirectory}");
-        Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc        lr   img/s  seconds");
+        if (trainer.Validation is { } validation)
+            Console.WriteLine($"validation {validation.Count} images held out of the training set by seed {config.Seed}");
+        Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc        lr   img/s  seconds" +
+                          (trainer.Validation is null ? "" : "  val_loss  val_acc"));
     }
 
     private static void PrintEpoch(EpochMetrics m) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{m.Epoch,5}  {m.TrainLoss,10:F4}  {m.TrainAccuracy,9:F4}  {m.TestLoss,9:F4}  {m.TestAccuracy,8:F4}  " +
-            $"{m.LearningRate,8:G3}  {m.ImagesPerSecond,6:F0}  {m.Seconds,7:F1}"));
+            $"{m.LearningRate,8:G3}  {m.ImagesPerSecond,6:F0}  {m.Seconds,7:F1}") +
+            (m.ValidationLoss is { } loss && m.ValidationAccuracy is { } accuracy
+                ? string.Create(CultureInfo.InvariantCulture, $"  {loss,8:F4}  {accuracy,7:F4}")
+                : ""));
 }

@@ -20,6 +20,19 @@ public sealed class Tape
     /// <summary>Number of recorded ops.</summary>
     public int Count => entries.Count;
 
+    /// <summary>
+    /// Whether <see cref="Backward"/> times each entry's backward function into <see cref="LastBackwardTimes"/>.
+    /// Off by default. The times are host wall-clock, so a backend that queues work asynchronously must finish
+    /// its queue inside each backward function for them to mean anything.
+    /// </summary>
+    public bool TimeBackward { get; set; }
+
+    /// <summary>
+    /// Backward time of each entry of the latest timed <see cref="Backward"/>, by entry index; zero for entries
+    /// that received no gradient.
+    /// </summary>
+    public TimeSpan[] LastBackwardTimes { get; private set; } = [];
+
     /// <summary>Records that <paramref name="output"/> was computed from inputs that require gradients.</summary>
     public void Record(Tensor output, BackwardFunction backward)
     {
@@ -42,6 +55,7 @@ public sealed class Tape
                 "or it was computed inside a no-grad scope.");
         try
         {
+            var times = TimeBackward ? new TimeSpan[entries.Count] : null;
             GradMode.AccumulateGrad(loss, Tensor.Full(loss.Backend, loss.Dimensions, 1f));
             for (int i = entries.Count - 1; i >= 0; i--)
             {
@@ -49,11 +63,16 @@ public sealed class Tape
                 var gradOutput = output.Grad;
                 if (gradOutput is null)
                     continue;
+                long start = times is null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
                 backward(gradOutput);
+                if (times is not null)
+                    times[i] = System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 // Gradients of intermediate tensors are not kept, unlike those of leaves.
                 output.Grad = null;
                 gradOutput.Dispose();
             }
+            if (times is not null)
+                LastBackwardTimes = times;
         }
         finally
         {

@@ -99,7 +99,7 @@ public sealed class ChannelAttention : Module
 /// that scales x per pixel. Submodules <c>conv</c> and <c>bn</c>. The batch norm's weight starts at 0, so a new block's gate
 /// is 0.5 everywhere.
 /// </summary>
-public sealed class SpatialAttention : Module
+public sealed class SpatialAttention : Module, Studies.ISpatialAttentionMap
 {
     public SpatialAttention(IBackend backend, Rng rng, int kernelSize)
     {
@@ -125,6 +125,14 @@ public sealed class SpatialAttention : Module
     /// set. It belongs to the tensor scope of that pass, so read it before the scope closes.
     /// </summary>
     public Tensor? LastAttentionMap { get; private set; }
+
+    bool Studies.ISpatialAttentionMap.KeepSpatialAttention
+    {
+        get => KeepAttentionMap;
+        set => KeepAttentionMap = value;
+    }
+
+    Tensor? Studies.ISpatialAttentionMap.LastSpatialAttention => LastAttentionMap;
 
     protected override bool RunsOwnOps => true;
 

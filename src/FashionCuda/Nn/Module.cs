@@ -31,7 +31,7 @@ public abstract class Module
         if (trace is null || (children.Count > 0 && !RunsOwnOps))
             return Forward(input);
         int firstRecord = trace.Records.Count;
-        long start = trace.Begin(this, input);
+        var start = trace.Begin(this, input);
         var output = Forward(input);
         trace.End(this, input, output, start, firstRecord);
         return output;
@@ -167,8 +167,8 @@ public abstract class Module
 }
 
 /// <summary>
-/// Records each leaf module's call while open: output shape, parameters, FLOPs and elapsed time. Used by
-/// <c>summary</c> and per-layer timing.
+/// Records each leaf module's call while open: output shape, parameters, FLOPs, elapsed time and the tape
+/// entries the call added. Used by <c>summary</c>, per-layer timing and <c>inspect</c>.
 /// </summary>
 public sealed class ModuleTrace : IDisposable
 {
@@ -177,17 +177,25 @@ public sealed class ModuleTrace : IDisposable
     private readonly ModuleTrace? parent;
     private readonly HashSet<Module> seen = new(ReferenceEqualityComparer.Instance);
 
-    public ModuleTrace()
+    /// <param name="keepOutputs">
+    /// Keep each call's output tensor in <see cref="Record.Output"/>; it stays valid only while the tensor scope
+    /// that made it is open.
+    /// </param>
+    public ModuleTrace(bool keepOutputs = false)
     {
+        KeepOutputs = keepOutputs;
         parent = current;
         current = this;
     }
 
     internal static ModuleTrace? Current => current;
 
+    public bool KeepOutputs { get; }
+
     public List<Record> Records { get; } = new();
 
-    internal long Begin(Module module, Tensor input) => System.Diagnostics.Stopwatch.GetTimestamp();
+    internal Start Begin(Module module, Tensor input) =>
+        new(System.Diagnostics.Stopwatch.GetTimestamp(), Autograd.Tape.Current.Count);
 
     /// <summary>
     /// Records a call that began at <paramref name="start"/>. The records added since <paramref name="firstRecord"/>
@@ -195,18 +203,52 @@ public sealed class ModuleTrace : IDisposable
     /// </summary>
     /// <remarks>A module called more than once (CBAM's shared MLP) reports its parameters on its first call only,
     /// so the parameters of the records add up to the model's.</remarks>
-    internal void End(Module module, Tensor input, Tensor output, long start, int firstRecord)
+    internal void End(Module module, Tensor input, Tensor output, Start start, int firstRecord)
     {
-        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start.Timestamp);
+        int tapeEnd = Autograd.Tape.Current.Count;
+        var ownRanges = new List<(int Start, int End)>();
+        int cursor = start.TapeCount;
         for (int i = firstRecord; i < Records.Count; i++)
+        {
             elapsed -= Records[i].Elapsed;
+            // Submodule records are nested and in order, so the module's own tape entries are the gaps between.
+            if (Records[i].TapeStart > cursor)
+                ownRanges.Add((cursor, Records[i].TapeStart));
+            cursor = Math.Max(cursor, Records[i].TapeEnd);
+        }
+        if (tapeEnd > cursor)
+            ownRanges.Add((cursor, tapeEnd));
         long parameters = seen.Add(module) ? module.OwnParameterCount() : 0;
         Records.Add(new Record(module, (int[])input.Dimensions.Clone(), (int[])output.Dimensions.Clone(),
-            parameters, module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed));
+            parameters, module.ForwardFlops(input.Dimensions, output.Dimensions), elapsed)
+        {
+            TapeStart = start.TapeCount,
+            TapeEnd = tapeEnd,
+            OwnTapeRanges = ownRanges,
+            Output = KeepOutputs ? output : null,
+        });
     }
 
     public void Dispose() => current = parent;
 
+    internal readonly record struct Start(long Timestamp, int TapeCount);
+
     public sealed record Record(Module Module, int[] InputShape, int[] OutputShape, long Parameters, long Flops,
-        TimeSpan Elapsed);
+        TimeSpan Elapsed)
+    {
+        /// <summary>First tape entry index the call recorded; equal to <see cref="TapeEnd"/> when it recorded none.</summary>
+        public int TapeStart { get; init; }
+
+        /// <summary>One past the last tape entry index the call recorded.</summary>
+        public int TapeEnd { get; init; }
+
+        /// <summary>
+        /// The tape entries of [TapeStart, TapeEnd) that the module recorded itself, outside its traced submodules.
+        /// </summary>
+        public IReadOnlyList<(int Start, int End)> OwnTapeRanges { get; init; } = [];
+
+        /// <summary>The call's output when the trace keeps outputs, else null.</summary>
+        public Tensor? Output { get; init; }
+    }
 }

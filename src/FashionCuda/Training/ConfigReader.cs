@@ -130,6 +130,35 @@ public sealed class ConfigReader
         return list;
     }
 
+    /// <summary>Returns the object at <paramref name="key"/> as raw JSON, unread, or null when it is absent.</summary>
+    public JsonElement? RawObject(string key)
+    {
+        if (!Has(key))
+            return null;
+        var value = element.GetProperty(key);
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new ConfigException($"{Path}.{key}: expected an object, got {Describe(value)}.");
+        return value.Clone();
+    }
+
+    /// <summary>Returns a reader for each object of the list at <paramref name="key"/>, with paths such as <c>$.arms[0]</c>.</summary>
+    public IReadOnlyList<ConfigReader> ObjectList(string key)
+    {
+        if (!Has(key))
+            return [];
+        var value = element.GetProperty(key);
+        if (value.ValueKind != JsonValueKind.Array)
+            throw new ConfigException($"{Path}.{key}: expected a list of objects, got {Describe(value)}.");
+        var list = new List<ConfigReader>();
+        int index = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            list.Add(new ConfigReader(item, $"{Path}.{key}[{index}]"));
+            index++;
+        }
+        return list;
+    }
+
     /// <summary>Rejects keys that no accessor asked for, naming the allowed ones.</summary>
     public void RejectUnknownKeys()
     {

@@ -4,10 +4,13 @@ using System.Text.Json;
 
 namespace FashionCuda.Training;
 
-/// <summary>Figures of one finished epoch, as written to metrics.json and metrics.csv.</summary>
+/// <summary>
+/// Figures of one finished epoch, as written to metrics.json and metrics.csv. The validation figures are null
+/// unless the run holds out a validation split (<see cref="TrainConfig.ValidationCount"/>).
+/// </summary>
 public sealed record EpochMetrics(
     int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy, double Seconds,
-    double LearningRate, double ImagesPerSecond);
+    double LearningRate, double ImagesPerSecond, double? ValidationLoss = null, double? ValidationAccuracy = null);
 
 /// <summary>Loss, accuracy and confusion matrix of a model over one dataset.</summary>
 public sealed record Evaluation(double Loss, double Accuracy, int[,] Confusion)
@@ -55,6 +58,11 @@ public static class MetricsFiles
                 json.WriteNumber("seconds", Math.Round(e.Seconds, 3));
                 json.WriteNumber("learning_rate", e.LearningRate);
                 json.WriteNumber("images_per_second", Math.Round(e.ImagesPerSecond, 1));
+                if (e.ValidationLoss is { } validationLoss && e.ValidationAccuracy is { } validationAccuracy)
+                {
+                    json.WriteNumber("validation_loss", Round(validationLoss));
+                    json.WriteNumber("validation_accuracy", Round(validationAccuracy));
+                }
                 json.WriteEndObject();
             }
             json.WriteEndArray();
@@ -62,16 +70,27 @@ public static class MetricsFiles
         return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
     }
 
+    /// <summary>Writes one row per epoch; the two validation columns come last and only with a validation split.</summary>
     public static string ToCsv(IReadOnlyList<EpochMetrics> epochs)
     {
+        bool validation = epochs.Any(e => e.ValidationLoss is not null);
         var text = new StringBuilder(
-            "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate,images_per_second\n");
+            "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate,images_per_second");
+        text.Append(validation ? ",validation_loss,validation_accuracy\n" : "\n");
         foreach (var e in epochs)
         {
-            text.AppendLine(string.Join(",",
+            var cells = new List<string>
+            {
                 e.Epoch.ToString(CultureInfo.InvariantCulture), F(Round(e.TrainLoss)), F(Round(e.TrainAccuracy)),
                 F(Round(e.TestLoss)), F(Round(e.TestAccuracy)), F(Math.Round(e.Seconds, 3)), F(e.LearningRate),
-                F(Math.Round(e.ImagesPerSecond, 1))));
+                F(Math.Round(e.ImagesPerSecond, 1)),
+            };
+            if (validation)
+            {
+                cells.Add(e.ValidationLoss is { } loss ? F(Round(loss)) : "");
+                cells.Add(e.ValidationAccuracy is { } accuracy ? F(Round(accuracy)) : "");
+            }
+            text.AppendLine(string.Join(",", cells));
         }
         return text.ToString();
     }
@@ -86,7 +105,9 @@ public static class MetricsFiles
             list.Add(new EpochMetrics(e.GetProperty("epoch").GetInt32(), e.GetProperty("train_loss").GetDouble(),
                 e.GetProperty("train_accuracy").GetDouble(), e.GetProperty("test_loss").GetDouble(),
                 e.GetProperty("test_accuracy").GetDouble(), e.GetProperty("seconds").GetDouble(),
-                e.GetProperty("learning_rate").GetDouble(), e.GetProperty("images_per_second").GetDouble()));
+                e.GetProperty("learning_rate").GetDouble(), e.GetProperty("images_per_second").GetDouble(),
+                e.TryGetProperty("validation_loss", out var loss) ? loss.GetDouble() : null,
+                e.TryGetProperty("validation_accuracy", out var accuracy) ? accuracy.GetDouble() : null));
         }
         return list;
     }

@@ -68,6 +68,13 @@ public sealed record TrainConfig
     /// <summary>Use at most this many test images (0: all).</summary>
     public int TestLimit { get; init; }
 
+    /// <summary>
+    /// Training images held out for validation (0: none). The split is drawn by <see cref="Seed"/>, after
+    /// <see cref="TrainLimit"/> trims the training set; validation figures pick the best epoch, and the test set
+    /// only reports.
+    /// </summary>
+    public int ValidationCount { get; init; }
+
     /// <summary>Reads a config file; every problem is a <see cref="ConfigException"/> naming the file and JSON path.</summary>
     public static TrainConfig Load(string path)
     {
@@ -121,6 +128,7 @@ public sealed record TrainConfig
             LabelSmoothing = (float)root.Number("label_smoothing", 0, 0, 1, maxExclusive: true),
             TrainLimit = root.Int("train_limit", 0, 0),
             TestLimit = root.Int("test_limit", 0, 0),
+            ValidationCount = root.Int("validation_count", 0, 0),
         };
         root.RejectUnknownKeys();
         return config;
@@ -222,6 +230,7 @@ public sealed record TrainConfig
             json.WriteNumber("label_smoothing", LabelSmoothing);
             json.WriteNumber("train_limit", TrainLimit);
             json.WriteNumber("test_limit", TestLimit);
+            json.WriteNumber("validation_count", ValidationCount);
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());

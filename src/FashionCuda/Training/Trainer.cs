@@ -25,10 +25,23 @@ public sealed class Trainer
     private readonly ImageDataset test;
     private readonly Rng modelRng;
 
+    /// <summary>
+    /// Prepares a run. With <see cref="TrainConfig.ValidationCount"/> above 0, that many images of
+    /// <paramref name="train"/> are split off by the config's seed into <see cref="Validation"/>; normalization and
+    /// training then use only the rest.
+    /// </summary>
     public Trainer(TrainConfig config, IBackend backend, ImageDataset train, ImageDataset test)
     {
         Config = config;
         this.backend = backend;
+        if (config.ValidationCount > 0)
+        {
+            if (config.ValidationCount >= train.Count)
+                throw new ConfigException(
+                    $"$.validation_count: {config.ValidationCount} leaves no training images, because the " +
+                    $"training set has {train.Count}; hold out fewer images.");
+            (train, Validation) = train.SplitValidation(config.ValidationCount, config.Seed ^ ValidationSeedSalt);
+        }
         this.train = train;
         this.test = test;
         Normalization = Normalization.Compute(train);
@@ -37,7 +50,19 @@ public sealed class Trainer
         Optimizer = CreateOptimizer(config.Optimizer, Model.Parameters());
     }
 
+    /// <summary>Mixed into the config's seed for the validation split, so the split and the weights draw apart.</summary>
+    private const ulong ValidationSeedSalt = 0x5A11D47EUL;
+
     public TrainConfig Config { get; }
+
+    /// <summary>Held-out training images evaluated after each epoch, or null without a validation split.</summary>
+    public ImageDataset? Validation { get; }
+
+    /// <summary>Images the model trains on: the training set less <see cref="Validation"/>.</summary>
+    public int TrainCount => train.Count;
+
+    /// <summary>The test evaluation after the latest epoch, with its confusion matrix; null before the first.</summary>
+    public Evaluation? LastTestEvaluation { get; private set; }
 
     public Module Model { get; }
 
@@ -112,9 +137,12 @@ public sealed class Trainer
             StepCompleted?.Invoke(new StepProgress(epoch, step, steps, loss, seen / timer.Elapsed.TotalSeconds));
         }
         double trainSeconds = timer.Elapsed.TotalSeconds;
+        var validation = Validation is null ? null : Evaluate(Model, Validation, Normalization, Config.BatchSize);
         var evaluation = Evaluate(Model, test, Normalization, Config.BatchSize);
+        LastTestEvaluation = evaluation;
         return new EpochMetrics(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
-            evaluation.Loss, evaluation.Accuracy, timer.Elapsed.TotalSeconds, learningRate, seen / trainSeconds);
+            evaluation.Loss, evaluation.Accuracy, timer.Elapsed.TotalSeconds, learningRate, seen / trainSeconds,
+            validation?.Loss, validation?.Accuracy);
     }
 
     /// <summary>Forward, loss, backward and update on one batch; returns the loss and the correct count.</summary>

@@ -31,6 +31,9 @@ internal static class CliRunner
         return new Result(process.ExitCode, output.Result, error.Result);
     }
 
+    /// <summary>The Fashion-MNIST subset shipped in data/fashion-mnist.</summary>
+    public static string EmbeddedData() => Path.Combine(RepositoryRoot(), "data", "fashion-mnist");
+
     /// <summary>The repository root, found from the test binaries' folder.</summary>
     public static string RepositoryRoot()
     {

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Globalization;
+using FashionCuda.Cli.Plots;
+using FashionCuda.Data;
+using FashionCuda.Studies;
+using FashionCuda.Training;
+
+namespace FashionCuda.Cli.Commands;
+
+/// <summary><c>fashioncuda errors</c>: a grid PNG of misclassified test images with true and predicted labels.</summary>
+public static class ErrorsCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint")
+        {
+            Description = "model.safetensors written by 'train' or 'study'.",
+            Required = true,
+        };
+        var count = new Option<int>("--count")
+        {
+            Description = "Maximum number of misclassified images to draw, the first ones in test-set order.",
+            DefaultValueFactory = _ => 48,
+        };
+        var data = Common.DataOption();
+        var device = Common.DeviceOption();
+        var output = new Option<string?>("--out") { Description = "PNG file; default errors.png beside the checkpoint." };
+        var command = new Command("errors", "Draw the misclassified test images of a checkpoint.")
+        {
+            checkpoint, count, data, device, output,
+        };
+        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(checkpoint)!, parsed.GetValue(count),
+            parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output))));
+        return command;
+    }
+
+    private static int Execute(string checkpointPath, int count, string? dataDirectory, string device, string? output)
+    {
+        if (count < 1)
+            throw new UserException($"--count {count}: draw at least 1 image.");
+        var backend = Common.CreateBackend(device);
+        var loaded = Checkpoint.Load(checkpointPath, backend);
+        var (_, test, source) = Common.LoadData(dataDirectory);
+        string path = output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "errors.png");
+        Common.PrepareOutputDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+
+        var errors = ModelInspection.FindErrors(loaded.Model, test, new Normalization(loaded.Mean, loaded.Std),
+            loaded.Config.BatchSize, count);
+        Console.WriteLine($"data       {source}: {test.Count} test images");
+        if (errors.Count == 0)
+        {
+            Console.WriteLine("The model classifies every test image correctly; no errors.png written.");
+            return ExitCodes.Success;
+        }
+        string Name(int index) =>
+            index < loaded.ClassNames.Length ? loaded.ClassNames[index] : index.ToString(CultureInfo.InvariantCulture);
+        var tiles = errors.Select(e => new GridTile(ImageGrid.FromBytes(test.Image(e.Index)), test.Height, test.Width,
+        [
+            $"#{e.Index}",
+            $"true {Name(e.Actual)}",
+            string.Create(CultureInfo.InvariantCulture, $"pred {Name(e.Predicted)} {e.Confidence:P0}"),
+        ])).ToList();
+        ImageGrid.Write(path, $"First {errors.Count} misclassified test images (true class, prediction, confidence)",
+            tiles, columns: 8, scale: 3);
+        Console.WriteLine($"Drew {errors.Count} misclassified images to {Path.GetFullPath(path)}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,182 @@
+using FashionCuda.Studies;
+using ScottPlot;
+
+namespace FashionCuda.Cli.Plots;
+
+/// <summary>The PNG plots beside a study's report.md, drawn with ScottPlot 5.</summary>
+public static class StudyPlots
+{
+    public const string LearningCurvesFile = "learning-curves.png";
+    public const string AccuracyFile = "accuracy.png";
+    public const string ConfusionFile = "confusion.png";
+
+    public const int LearningCurvesWidth = 1200;
+    public const int LearningCurvesHeight = 500;
+    public const int AccuracyWidth = 800;
+    public const int AccuracyHeight = 500;
+    public const int ConfusionWidth = 800;
+    public const int ConfusionHeight = 720;
+
+    /// <summary>Writes the three plots into <paramref name="directory"/>; returns their file names and captions.</summary>
+    public static IReadOnlyList<(string File, string Caption)> WriteAll(string directory,
+        IReadOnlyList<ArmSummary> arms, IReadOnlyList<string> classNames)
+    {
+        var best = StudyReport.Best(arms);
+        string heldOut = arms.All(a => a.Curve().HeldOutIsValidation) ? "validation" : "test";
+        WriteLearningCurves(Path.Combine(directory, LearningCurvesFile), arms);
+        WriteAccuracyBars(Path.Combine(directory, AccuracyFile), arms);
+        WriteConfusion(Path.Combine(directory, ConfusionFile), best, classNames);
+        return
+        [
+            (LearningCurvesFile, $"Learning curves, mean over seeds: training (dashed) and {heldOut} (solid) " +
+                                 "loss and accuracy per epoch."),
+            (AccuracyFile, "Test accuracy per arm: mean over seeds, error bars ± one standard deviation."),
+            (ConfusionFile, $"Test confusion matrix of the best arm ({best.Arm.Name}), summed over seeds; " +
+                            "cells are counts, colour is the share of the true class."),
+        ];
+    }
+
+    /// <summary>Loss (left) and accuracy (right) per epoch for every arm, training dashed, held-out solid.</summary>
+    public static void WriteLearningCurves(string path, IReadOnlyList<ArmSummary> arms)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        var loss = multiplot.GetPlot(0);
+        var accuracy = multiplot.GetPlot(1);
+        var palette = new ScottPlot.Palettes.Category10();
+        bool validation = true;
+        for (int i = 0; i < arms.Count; i++)
+        {
+            var curve = arms[i].Curve();
+            validation &= curve.HeldOutIsValidation;
+            var color = palette.GetColor(i);
+            double[] epochs = Enumerable.Range(1, curve.TrainLoss.Length).Select(e => (double)e).ToArray();
+            AddLine(loss, epochs, curve.HeldOutLoss, color, arms[i].Arm.Name, dashed: false);
+            AddLine(loss, epochs, curve.TrainLoss, color, null, dashed: true);
+            AddLine(accuracy, epochs, curve.HeldOutAccuracy, color, arms[i].Arm.Name, dashed: false);
+            AddLine(accuracy, epochs, curve.TrainAccuracy, color, null, dashed: true);
+        }
+        string heldOut = validation ? "validation" : "test";
+        loss.Title($"Loss (solid: {heldOut}, dashed: training)");
+        loss.XLabel("epoch");
+        loss.YLabel("cross-entropy loss");
+        accuracy.Title($"Accuracy (solid: {heldOut}, dashed: training)");
+        accuracy.XLabel("epoch");
+        accuracy.YLabel("accuracy");
+        loss.HideLegend();
+        accuracy.ShowLegend(Edge.Right);
+        foreach (var plot in new[] { loss, accuracy })
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        Save(path, multiplot.Render(LearningCurvesWidth, LearningCurvesHeight));
+    }
+
+    /// <summary>One bar per arm: mean test accuracy with ± one standard deviation (none with a single seed).</summary>
+    public static void WriteAccuracyBars(string path, IReadOnlyList<ArmSummary> arms)
+    {
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        var bars = new List<Bar>();
+        for (int i = 0; i < arms.Count; i++)
+        {
+            double std = arms[i].AccuracyStandardDeviation;
+            bars.Add(new Bar
+            {
+                Position = i,
+                Value = arms[i].MeanAccuracy,
+                Error = double.IsNaN(std) ? 0 : std,
+                FillColor = palette.GetColor(i),
+                Label = StudyReport.FormatMeanStd(arms[i]),
+            });
+        }
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.ValueLabelStyle.FontSize = 12;
+        var ticks = arms.Select((arm, i) => new Tick(i, arm.Arm.Name)).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        if (arms.Count > 5)
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -30;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+            plot.Axes.Bottom.MinimumSize = 120;
+        }
+        // Accuracies of different arms differ by tenths of a point, so the axis starts near the lowest bar.
+        double low = arms.Min(a => a.MeanAccuracy - (double.IsNaN(a.AccuracyStandardDeviation) ? 0 : a.AccuracyStandardDeviation));
+        double high = arms.Max(a => a.MeanAccuracy + (double.IsNaN(a.AccuracyStandardDeviation) ? 0 : a.AccuracyStandardDeviation));
+        double margin = Math.Max(0.005, (high - low) * 0.5);
+        plot.Axes.SetLimitsY(Math.Max(0, low - margin), Math.Min(1, high + margin));
+        plot.Axes.SetLimitsX(-0.6, arms.Count - 0.4);
+        plot.Title("Test accuracy (mean ± std over seeds)");
+        plot.YLabel("test accuracy");
+        Save(path, plot.GetImage(AccuracyWidth, AccuracyHeight));
+    }
+
+    /// <summary>Confusion matrix of an arm: row = true class, column = predicted, coloured by row share.</summary>
+    public static void WriteConfusion(string path, ArmSummary arm, IReadOnlyList<string> classNames)
+    {
+        var counts = arm.Confusion();
+        int classes = counts.GetLength(0);
+        var share = new double[classes, classes];
+        for (int row = 0; row < classes; row++)
+        {
+            double total = 0;
+            for (int column = 0; column < classes; column++)
+                total += counts[row, column];
+            for (int column = 0; column < classes; column++)
+                share[row, column] = total == 0 ? 0 : counts[row, column] / total;
+        }
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(share);
+        // Blues runs from dark to light, so reversed it shows rare cells light and frequent ones dark.
+        heatmap.Colormap = new ScottPlot.Colormaps.Blues().Reversed();
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        // ScottPlot draws row 0 of the intensities at the top, so y = classes − 1 − row.
+        for (int row = 0; row < classes; row++)
+        {
+            for (int column = 0; column < classes; column++)
+            {
+                var text = plot.Add.Text(counts[row, column].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    column, classes - 1 - row);
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontSize = 11;
+                text.LabelFontColor = share[row, column] > 0.5 ? Colors.White : Colors.Black;
+            }
+        }
+        string Name(int index) => index < classNames.Count ? classNames[index] : index.ToString();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, classes).Select(c => new Tick(c, Name(c))).ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, classes).Select(r => new Tick(classes - 1 - r, Name(r))).ToArray());
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -40;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        // ScottPlot does not measure rotated tick labels, so the axis gets room for the longest class name.
+        plot.Axes.Bottom.MinimumSize = 110;
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        plot.Axes.SetLimits(-0.5, classes - 0.5, -0.5, classes - 0.5);
+        plot.Title($"Confusion matrix of {arm.Arm.Name} (test set)");
+        plot.XLabel("predicted class");
+        plot.YLabel("true class");
+        plot.Add.ColorBar(heatmap);
+        Save(path, plot.GetImage(ConfusionWidth, ConfusionHeight));
+    }
+
+    private static void AddLine(Plot plot, double[] xs, double[] ys, Color color, string? legend, bool dashed)
+    {
+        var line = plot.Add.Scatter(xs, ys, color);
+        line.LineWidth = dashed ? 1.5f : 2f;
+        line.MarkerSize = xs.Length > 30 ? 0 : 5;
+        if (dashed)
+            line.LinePattern = LinePattern.Dashed;
+        if (legend is not null)
+            line.LegendText = legend;
+    }
+
+    /// <summary>Writes PNG bytes through a temporary file, so a reader never sees half an image.</summary>
+    private static void Save(string path, Image image)
+    {
+        byte[] png = image.GetImageBytes(ImageFormat.Png);
+        Training.AtomicFile.Write(path, stream => stream.Write(png));
+        image.Dispose();
+    }
+}

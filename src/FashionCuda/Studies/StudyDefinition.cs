@@ -1,0 +1,283 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using FashionCuda.Training;
+
+namespace FashionCuda.Studies;
+
+/// <summary>One arm of a study: a name and the JSON merged over the study's base config.</summary>
+public sealed record StudyArm(string Name, string Description, JsonObject Overrides);
+
+/// <summary>One training run of a study: an arm with one seed, its resolved config and its folder.</summary>
+public sealed record StudyRun(StudyArm Arm, int Seed, TrainConfig Config)
+{
+    /// <summary>Folder of the run below the study's output folder, e.g. <c>flip/seed-2</c>.</summary>
+    public string RelativeDirectory => Path.Combine(Arm.Name, $"seed-{Seed}");
+}
+
+/// <summary>
+/// A study file (<c>studies/*.json</c>): a base training config, the seeds, the arms whose overrides are
+/// deep-merged over the base, and a <c>quick</c> section that <c>--quick</c> merges over every arm to make a
+/// smoke test. Object values merge key by key; any other value, lists and null included, replaces the base value.
+/// </summary>
+/// <example>
+/// <code>
+/// { "name": "pilot", "description": "...", "base": { "epochs": 15 }, "seeds": [1, 2],
+///   "arms": [ { "name": "none" }, { "name": "flip", "overrides": { "augmentation": { "flip": true } } } ],
+///   "quick": { "seeds": [1], "overrides": { "epochs": 1, "train_limit": 256 } } }
+/// </code>
+/// </example>
+public sealed partial class StudyDefinition
+{
+    private StudyDefinition(string name, string description, JsonObject baseConfig, IReadOnlyList<int> seeds,
+        IReadOnlyList<StudyArm> arms, string baseline, IReadOnlyList<int> quickSeeds, JsonObject quickOverrides,
+        string source)
+    {
+        Name = name;
+        Description = description;
+        BaseConfig = baseConfig;
+        Seeds = seeds;
+        Arms = arms;
+        Baseline = baseline;
+        QuickSeeds = quickSeeds;
+        QuickOverrides = quickOverrides;
+        Source = source;
+    }
+
+    public string Name { get; }
+
+    public string Description { get; }
+
+    /// <summary>The <c>base</c> object: a training config in the shape <see cref="TrainConfig.Parse"/> reads.</summary>
+    public JsonObject BaseConfig { get; }
+
+    public IReadOnlyList<int> Seeds { get; }
+
+    public IReadOnlyList<StudyArm> Arms { get; }
+
+    /// <summary>Name of the arm the others are compared with in the report; the first arm unless set.</summary>
+    public string Baseline { get; }
+
+    /// <summary>Seeds of a <c>--quick</c> run; the first seed unless the quick section lists some.</summary>
+    public IReadOnlyList<int> QuickSeeds { get; }
+
+    /// <summary>Merged over every arm for <c>--quick</c>, after the arm's own overrides.</summary>
+    public JsonObject QuickOverrides { get; }
+
+    /// <summary>File the study was read from, for messages.</summary>
+    public string Source { get; }
+
+    /// <summary>Reads a study file; every problem is a <see cref="ConfigException"/> naming the file and JSON path.</summary>
+    public static StudyDefinition Load(string path)
+    {
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"Cannot read study {path}: {e.Message}");
+        }
+        return Parse(json, path);
+    }
+
+    /// <summary>
+    /// Parses and checks a study, including every arm's merged config for both the full and the quick run, so a
+    /// typing error in the last arm fails before the first arm trains.
+    /// </summary>
+    public static StudyDefinition Parse(string json, string source = "study")
+    {
+        try
+        {
+            var study = Read(ConfigReader.Parse(json, source), source);
+            study.Plan(quick: false);
+            study.Plan(quick: true);
+            return study;
+        }
+        catch (ConfigException e) when (!e.Message.StartsWith(source, StringComparison.Ordinal))
+        {
+            throw new ConfigException($"{source}: {e.Message}");
+        }
+    }
+
+    /// <summary>Lists every arm × seed run with its resolved config, arms in file order, seeds within each arm.</summary>
+    public IReadOnlyList<StudyRun> Plan(bool quick)
+    {
+        var runs = new List<StudyRun>();
+        int armIndex = 0;
+        foreach (var arm in Arms)
+        {
+            foreach (int seed in quick ? QuickSeeds : Seeds)
+            {
+                var merged = DeepMerge(BaseConfig, arm.Overrides);
+                if (quick)
+                    merged = DeepMerge(merged, QuickOverrides);
+                merged["seed"] = seed;
+                runs.Add(new StudyRun(arm, seed, ParseArmConfig(merged, arm, armIndex, quick)));
+            }
+            armIndex++;
+        }
+        return runs;
+    }
+
+    /// <summary>
+    /// Returns the study with only the named arms, kept in file order. The baseline stays unless it is left
+    /// out, in which case the first kept arm takes its place.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is not an arm of the study.</exception>
+    public StudyDefinition SelectArms(IReadOnlyCollection<string> names)
+    {
+        var unknown = names.Where(name => Arms.All(arm => arm.Name != name)).ToList();
+        if (unknown.Count > 0 || names.Count == 0)
+            throw new ArgumentException(
+                $"Unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
+                $"{string.Join(", ", Arms.Select(arm => arm.Name))}.");
+        var arms = Arms.Where(arm => names.Contains(arm.Name)).ToList();
+        string baseline = arms.Any(arm => arm.Name == Baseline) ? Baseline : arms[0].Name;
+        return new StudyDefinition(Name, Description, BaseConfig, Seeds, arms, baseline, QuickSeeds,
+            QuickOverrides, Source);
+    }
+
+    /// <summary>
+    /// Returns a copy of <paramref name="target"/> with <paramref name="overrides"/> merged in: objects key by key,
+    /// recursively; every other value replaces the target's.
+    /// </summary>
+    public static JsonObject DeepMerge(JsonObject target, JsonObject overrides)
+    {
+        var result = (JsonObject)target.DeepClone();
+        foreach (var (key, value) in overrides)
+        {
+            if (value is JsonObject overrideObject && result[key] is JsonObject targetObject)
+                result[key] = DeepMerge(targetObject, overrideObject);
+            else
+                result[key] = value?.DeepClone();
+        }
+        return result;
+    }
+
+    private static StudyDefinition Read(ConfigReader root, string source)
+    {
+        string name = RequireName(root, "name");
+        string description = root.String("description", "");
+        var baseConfig = ToObject(root.RawObject("base"));
+        var seeds = ReadSeeds(root, "seeds", [1]);
+        var armReaders = root.ObjectList("arms");
+        if (armReaders.Count == 0)
+            throw new ConfigException($"{root.Path}.arms: missing or empty; list at least one arm, " +
+                                      "for example [ { \"name\": \"baseline\" } ].");
+        var arms = new List<StudyArm>();
+        foreach (var a in armReaders)
+        {
+            string armName = RequireName(a, "name");
+            if (arms.Any(existing => existing.Name == armName))
+                throw new ConfigException($"{a.Path}.name: the arm name '{armName}' is used twice; arm names " +
+                                          "name run folders, so make each one unique.");
+            arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides"))));
+            a.RejectUnknownKeys();
+        }
+        string baseline = root.String("baseline", arms[0].Name, arms.Select(arm => arm.Name).ToList());
+        IReadOnlyList<int> quickSeeds = [seeds[0]];
+        var quickOverrides = new JsonObject();
+        if (root.Object("quick") is { } q)
+        {
+            quickSeeds = ReadSeeds(q, "seeds", quickSeeds);
+            quickOverrides = ToObject(q.RawObject("overrides"));
+            q.RejectUnknownKeys();
+        }
+        root.RejectUnknownKeys();
+        RejectSeedKey(baseConfig, "$.base");
+        for (int i = 0; i < arms.Count; i++)
+            RejectSeedKey(arms[i].Overrides, $"$.arms[{i}].overrides");
+        RejectSeedKey(quickOverrides, "$.quick.overrides");
+        return new StudyDefinition(name, description, baseConfig, seeds, arms, baseline, quickSeeds,
+            quickOverrides, source);
+    }
+
+    private static string RequireName(ConfigReader reader, string key)
+    {
+        if (!reader.Has(key))
+            throw new ConfigException($"{reader.Path}.{key}: missing; give a name of letters, digits, '.', '_' " +
+                                      "or '-'.");
+        string name = reader.String(key, "");
+        if (!FolderNamePattern().IsMatch(name))
+            throw new ConfigException(
+                $"{reader.Path}.{key}: '{name}' cannot name a folder; use letters, digits, '.', '_' and '-', " +
+                "starting with a letter or digit.");
+        return name;
+    }
+
+    private static IReadOnlyList<int> ReadSeeds(ConfigReader reader, string key, IReadOnlyList<int> fallback)
+    {
+        var seeds = reader.IntList(key, fallback, 0);
+        if (seeds.Count == 0)
+            throw new ConfigException($"{reader.Path}.{key}: the list is empty; give at least one seed, e.g. [1].");
+        var repeated = seeds.GroupBy(seed => seed).FirstOrDefault(group => group.Count() > 1);
+        if (repeated is not null)
+            throw new ConfigException($"{reader.Path}.{key}: seed {repeated.Key} is listed twice; list each seed once.");
+        return seeds;
+    }
+
+    private static void RejectSeedKey(JsonObject config, string path)
+    {
+        if (config.ContainsKey("seed"))
+            throw new ConfigException($"{path}.seed: a study sets each run's seed from its seed list; remove this " +
+                                      "key and list the seeds in $.seeds (or $.quick.seeds).");
+    }
+
+    private static JsonObject ToObject(JsonElement? element) =>
+        element is { } value ? JsonNode.Parse(value.GetRawText())!.AsObject() : new JsonObject();
+
+    /// <summary>
+    /// Parses a merged config; an error's JSON path is rewritten to the place in the study file that set the
+    /// value: the quick overrides, the arm's overrides, else the base.
+    /// </summary>
+    private TrainConfig ParseArmConfig(JsonObject merged, StudyArm arm, int armIndex, bool quick)
+    {
+        try
+        {
+            return TrainConfig.Parse(merged.ToJsonString(), $"arm '{arm.Name}'");
+        }
+        catch (ConfigException e)
+        {
+            string message = e.Message;
+            int colon = message.IndexOf(": ", StringComparison.Ordinal);
+            string where = $"arm '{arm.Name}'{(quick ? " with the quick overrides" : "")}";
+            if (colon > 0 && message.StartsWith("$.", StringComparison.Ordinal))
+            {
+                string path = message[..colon];
+                string rest = message[(colon + 2)..];
+                string located = Locate(path, arm, armIndex, quick);
+                throw new ConfigException($"{located}: {rest} ({where})");
+            }
+            throw new ConfigException($"{where}: {message}");
+        }
+    }
+
+    private string Locate(string configPath, StudyArm arm, int armIndex, bool quick)
+    {
+        var keys = configPath[2..].Split('.').Select(key => key.Split('[')[0]).ToArray();
+        string tail = configPath[1..];
+        if (quick && Contains(QuickOverrides, keys))
+            return "$.quick.overrides" + tail;
+        if (Contains(arm.Overrides, keys))
+            return $"$.arms[{armIndex}].overrides" + tail;
+        if (Contains(BaseConfig, keys))
+            return "$.base" + tail;
+        return $"$.arms[{armIndex}] (merged config {configPath})";
+    }
+
+    private static bool Contains(JsonObject root, string[] keys)
+    {
+        JsonNode? node = root;
+        foreach (string key in keys)
+        {
+            if (node is not JsonObject current || !current.TryGetPropertyValue(key, out node))
+                return false;
+        }
+        return true;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    private static partial Regex FolderNamePattern();
+}

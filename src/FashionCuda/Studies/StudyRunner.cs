@@ -1,0 +1,170 @@
+using System.Text.Json.Nodes;
+using FashionCuda.Backends;
+using FashionCuda.Data;
+using FashionCuda.Nn;
+using FashionCuda.Training;
+
+namespace FashionCuda.Studies;
+
+/// <summary>
+/// Runs every arm × seed of a study, each in its own folder below <see cref="OutputDirectory"/> with the files
+/// <c>train</c> writes plus <c>results.json</c>. A run whose results.json exists for the same config is skipped,
+/// so a rerun continues an interrupted study. Any other run, half-finished ones included, is trained from the
+/// start. The runner prints nothing; callers follow it through its events.
+/// </summary>
+public sealed class StudyRunner
+{
+    private readonly IBackend backend;
+    private readonly ImageDataset train;
+    private readonly ImageDataset test;
+
+    /// <param name="train">The whole training set; each run applies its own train_limit and validation split.</param>
+    /// <param name="test">The whole test set; each run applies its own test_limit.</param>
+    public StudyRunner(StudyDefinition study, bool quick, string outputDirectory, IBackend backend,
+        ImageDataset train, ImageDataset test)
+    {
+        Study = study;
+        Quick = quick;
+        OutputDirectory = outputDirectory;
+        this.backend = backend;
+        this.train = train;
+        this.test = test;
+        Runs = study.Plan(quick);
+    }
+
+    public StudyDefinition Study { get; }
+
+    public bool Quick { get; }
+
+    public string OutputDirectory { get; }
+
+    public IReadOnlyList<StudyRun> Runs { get; }
+
+    /// <summary>A run was found finished and is not trained again.</summary>
+    public event Action<StudyRun, RunResult>? RunSkipped;
+
+    /// <summary>A run starts training; the trainer is ready, so its model and data sizes can be read.</summary>
+    public event Action<StudyRun, Trainer>? RunStarted;
+
+    public event Action<StudyRun, EpochMetrics>? EpochCompleted;
+
+    public event Action<StudyRun, RunResult>? RunFinished;
+
+    public string RunDirectory(StudyRun run) => Path.Combine(OutputDirectory, run.RelativeDirectory);
+
+    /// <summary>Trains or skips every run in plan order and returns their results in that order.</summary>
+    public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
+    {
+        var results = new List<RunResult>(Runs.Count);
+        foreach (var run in Runs)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            string directory = RunDirectory(run);
+            if (RunResult.TryReadFinished(directory, run.Config) is { } finished)
+            {
+                RunSkipped?.Invoke(run, finished);
+                results.Add(finished);
+                continue;
+            }
+            var result = Train(run, directory, cancellation);
+            RunFinished?.Invoke(run, result);
+            results.Add(result);
+        }
+        return results;
+    }
+
+    private RunResult Train(StudyRun run, string directory, CancellationToken cancellation)
+    {
+        Directory.CreateDirectory(directory);
+        // A results.json from another config or a damaged one must not survive a run that stops early.
+        File.Delete(Path.Combine(directory, RunResult.FileName));
+        var config = run.Config;
+        var runTrain = config.TrainLimit > 0 ? train.Take(config.TrainLimit) : train;
+        var runTest = config.TestLimit > 0 ? test.Take(config.TestLimit) : test;
+        AtomicFile.WriteText(Path.Combine(directory, "config.json"), config.ToJson() + "\n");
+
+        var trainer = new Trainer(config, backend, runTrain, runTest);
+        long flops = ModelSummary.Trace(trainer.Model, [1, 1, runTrain.Height, runTrain.Width]).Sum(r => r.Flops);
+        var selection = new EpochSelection();
+        trainer.EpochCompleted += metrics =>
+        {
+            MetricsFiles.Write(directory, trainer.History);
+            Checkpoint.Save(Path.Combine(directory, Checkpoint.FileName), trainer.Model, config,
+                FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+            if (selection.Offer(metrics, trainer.LastTestEvaluation!) && metrics.ValidationAccuracy is not null)
+            {
+                Checkpoint.Save(Path.Combine(directory, BestCheckpointFileName), trainer.Model, config,
+                    FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+            }
+            EpochCompleted?.Invoke(run, metrics);
+        };
+        RunStarted?.Invoke(run, trainer);
+        trainer.Run(cancellation);
+
+        var history = trainer.History;
+        var selected = selection.Metrics!;
+        var result = new RunResult
+        {
+            Arm = run.Arm.Name,
+            Seed = run.Seed,
+            Device = backend.Name,
+            TestAccuracy = selected.TestAccuracy,
+            TestLoss = selected.TestLoss,
+            FinalTestAccuracy = history[^1].TestAccuracy,
+            SelectedEpoch = selected.Epoch,
+            SelectedByValidation = selected.ValidationAccuracy is not null,
+            ValidationAccuracy = selected.ValidationAccuracy,
+            Epochs = history.Count,
+            Parameters = trainer.Model.ParameterCount(),
+            FlopsPerImage = flops,
+            SecondsPerEpoch = history.Average(e => e.Seconds),
+            TrainImages = trainer.TrainCount,
+            ValidationImages = trainer.Validation?.Count ?? 0,
+            TestImages = runTest.Count,
+            Confusion = ToJagged(selection.Confusion!),
+            Config = JsonNode.Parse(config.ToJson())!.AsObject(),
+            History = history.ToList(),
+        };
+        result.Write(directory);
+        return result;
+    }
+
+    /// <summary>Checkpoint of the best validation epoch, written only when the run has a validation split.</summary>
+    public const string BestCheckpointFileName = "best.safetensors";
+
+    private static int[][] ToJagged(int[,] matrix)
+    {
+        var rows = new int[matrix.GetLength(0)][];
+        for (int row = 0; row < rows.Length; row++)
+        {
+            rows[row] = new int[matrix.GetLength(1)];
+            for (int column = 0; column < rows[row].Length; column++)
+                rows[row][column] = matrix[row, column];
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Keeps the epoch a run reports: the highest validation accuracy (the earliest on ties), or the latest epoch
+    /// when there is no validation split.
+    /// </summary>
+    private sealed class EpochSelection
+    {
+        public EpochMetrics? Metrics { get; private set; }
+
+        public int[,]? Confusion { get; private set; }
+
+        /// <summary>Considers an epoch and returns whether it became the selected one.</summary>
+        public bool Offer(EpochMetrics metrics, Evaluation test)
+        {
+            bool better = Metrics is null || metrics.ValidationAccuracy is not { } accuracy ||
+                          accuracy > Metrics.ValidationAccuracy;
+            if (better)
+            {
+                Metrics = metrics;
+                Confusion = test.Confusion;
+            }
+            return better;
+        }
+    }
+}
