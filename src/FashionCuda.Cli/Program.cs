@@ -18,6 +18,8 @@ public static class Program
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(SummaryCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(KernelsCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

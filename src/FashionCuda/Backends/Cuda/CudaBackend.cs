@@ -172,6 +172,14 @@ public sealed partial class CudaBackend : IBackend, IDisposable
         return storage.Address;
     }
 
+    /// <summary>The argument list for a launch by <see cref="CudaKernelBench"/>.</summary>
+    internal KernelArguments KernelArgumentsForBench() => Arguments();
+
+    internal void LaunchForBench(string kernel, LaunchShape shape) => Launch(kernel, shape);
+
+    internal void RecordEvent(CudaEventHandle cudaEvent) =>
+        CudaDriver.Check(CudaDriver.cuEventRecord(cudaEvent, device.Stream), "cuEventRecord");
+
     /// <summary>The shared argument list, cleared for the next launch.</summary>
     private KernelArguments Arguments() => arguments.Clear();
 
