@@ -12,7 +12,7 @@ static __device__ inline long long channel_element(long long j, int c, int chann
 
 // pass 1: mean; pass 2: biased variance around it. Writes save_mean, save_inv_std = 1/sqrt(var + eps), and
 // updates running_mean and running_var in place with the given momentum.
-extern "C" __global__ void batch_norm2d_statistics_block_per_channel_kernel(
+extern "C" __global__ void batch_norm2d_forward_statistics_block_per_channel_kernel(
     const float* input, float* save_mean, float* save_inv_std, float* running_mean, float* running_var,
     int batch, int channels, long long plane, float momentum, float epsilon)
 {

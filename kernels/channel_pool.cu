@@ -1,5 +1,5 @@
 // CBAM channel pooling: average and max over H×W of each (n, c) plane of an NCHW float32 input, giving
-// (N, C, 1, 1), and the backward passes. Two forward versions each:
+// (N, C, 1, 1), and the backward passes. Two forward versions each, with their launch shapes:
 //   *_thread_per_plane_kernel: naive; 1-D grid over the N·C planes, one thread walks a whole plane.
 //   *_block_per_plane_kernel: one block per plane (grid N·C), the threads stride over it and reduce.
 // A tie in the max goes to the first maximal element in row-major order, as in every backend.

@@ -77,8 +77,7 @@ public static class Common
             Console.Error.WriteLine($"--device auto: using {backend.Name} ({probe.Devices[0].Name}).");
             return backend;
         }
-        string firstLine = probe.Reason!.Split('\n')[0].TrimEnd();
-        Console.Error.WriteLine($"--device auto: no usable GPU ({firstLine}); using cpu.");
+        Console.Error.WriteLine($"--device auto: no usable GPU ({probe.Summary}); using cpu.");
         return new CpuBackend();
     }
 

@@ -20,7 +20,7 @@ public sealed partial class CudaBackend
                 $"{n * plane}. Use a larger batch or evaluation mode.");
         Arguments().Add(Pointer(input)).Add(Pointer(saveMean)).Add(Pointer(saveInvStd)).Add(Pointer(runningMean))
             .Add(Pointer(runningVar)).Add(n).Add(c).Add(plane).Add(momentum).Add(epsilon);
-        Launch("batch_norm2d_statistics_block_per_channel_kernel", BlockPerRow(c));
+        Launch("batch_norm2d_forward_statistics_block_per_channel_kernel", BlockPerRow(c));
         Arguments().Add(Pointer(input)).Add(Pointer(weight)).Add(Pointer(bias)).Add(Pointer(saveMean))
             .Add(Pointer(saveInvStd)).Add(Pointer(output)).Add(input.Length).Add(c).Add(plane);
         Launch("batch_norm2d_forward_kernel", Elementwise(input.Length));

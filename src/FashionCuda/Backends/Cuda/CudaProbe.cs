@@ -3,9 +3,10 @@ using FashionCuda.Backends.Cuda.Interop;
 namespace FashionCuda.Backends.Cuda;
 
 /// <summary>What <see cref="CudaProbe.Run"/> found: the driver, its GPUs and the library versions, or why not.</summary>
-/// <param name="Reason">Why no GPU is usable, with where the libraries were looked for; null when one is.</param>
+/// <param name="Summary">One line on why no GPU is usable; null when one is.</param>
+/// <param name="Reason">The full explanation, with every place the libraries were looked for.</param>
 public sealed record CudaProbeReport(
-    bool Usable, string? Reason, string? DriverSource, int DriverVersion, IReadOnlyList<CudaDeviceInfo> Devices,
+    bool Usable, string? Summary, string? Reason, string? DriverSource, int DriverVersion, IReadOnlyList<CudaDeviceInfo> Devices,
     string? CublasVersion, string? CublasProblem, string? CudnnVersion, string? CudnnProblem)
 {
     /// <summary>"12.6" from the driver's 12060.</summary>
@@ -32,7 +33,7 @@ public static class CudaProbe
         }
         catch (CudaLibraryNotFoundException e)
         {
-            return NotUsable($"No NVIDIA driver: {e.Message}");
+            return NotUsable("no NVIDIA driver (libcuda.so.1 not found)", e.Message);
         }
 
         // NOTE: everything below needs a real driver and has never run.
@@ -43,7 +44,7 @@ public static class CudaProbe
             string why = init == CudaResult.NoDevice
                 ? "the driver found no CUDA-capable GPU"
                 : $"cuInit failed with {name} ({(int)init})";
-            return NotUsable($"libcuda.so.1 loaded from {driver.Source}, but {why}.", driver.Source);
+            return NotUsable(why, $"libcuda.so.1 loaded from {driver.Source}, but {why}.", driver.Source);
         }
         CudaDriver.Check(CudaDriver.cuDriverGetVersion(out int driverVersion), "cuDriverGetVersion");
         CudaDriver.Check(CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
@@ -57,12 +58,14 @@ public static class CudaProbe
         var (dnnVersion, dnnProblem) = CudnnVersion();
         string? reason = count == 0 ? "the driver reports no CUDA device."
             : blasProblem ?? dnnProblem;
-        return new CudaProbeReport(reason is null, reason, driver.Source, driverVersion, devices, blasVersion,
+        string? summary = count == 0 ? "no CUDA device" : blasProblem is not null ? "cuBLAS not usable"
+            : dnnProblem is not null ? "cuDNN not usable" : null;
+        return new CudaProbeReport(reason is null, summary, reason, driver.Source, driverVersion, devices, blasVersion,
             blasProblem, dnnVersion, dnnProblem);
     }
 
-    private static CudaProbeReport NotUsable(string reason, string? driverSource = null) =>
-        new(false, reason, driverSource, 0, [], null, null, null, null);
+    private static CudaProbeReport NotUsable(string summary, string reason, string? driverSource = null) =>
+        new(false, summary, reason, driverSource, 0, [], null, null, null, null);
 
     private static (string? Version, string? Problem) CublasVersion()
     {

@@ -23,7 +23,7 @@ public static class KernelCatalog
             "channel_max_forward_kernel", "channel_max_backward_kernel"]),
         ("pooling", ["max_pool2d_forward_kernel", "max_pool2d_backward_kernel", "avg_pool2d_forward_kernel",
             "avg_pool2d_backward_kernel"]),
-        ("batch_norm", ["batch_norm2d_statistics_block_per_channel_kernel", "batch_norm2d_forward_kernel",
+        ("batch_norm", ["batch_norm2d_forward_statistics_block_per_channel_kernel", "batch_norm2d_forward_kernel",
             "batch_norm2d_inference_forward_kernel", "batch_norm2d_backward_reduce_block_per_channel_kernel",
             "batch_norm2d_backward_kernel"]),
         ("lrn", ["lrn_forward_kernel", "lrn_backward_kernel"]),

@@ -263,9 +263,22 @@ internal sealed class SystemLibraryProbe : INativeLibraryProbe
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
         {
             handle = 0;
-            error = e.Message;
+            error = LoaderError(e.Message);
             return false;
         }
+    }
+
+    /// <summary>
+    /// The dynamic loader's own line ("libcuda.so.1: cannot open shared object file: …") from the runtime's
+    /// multi-line message, or the whole message on one line when there is no such line.
+    /// </summary>
+    public static string LoaderError(string message)
+    {
+        var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var loaderLine = lines.LastOrDefault(line => line.Contains(".so", StringComparison.Ordinal)
+                                                     && line.Contains(": ", StringComparison.Ordinal)
+                                                     && !line.StartsWith("Unable to load", StringComparison.Ordinal));
+        return loaderLine ?? string.Join(" ", lines);
     }
 
     public bool FileExists(string path) => File.Exists(path);
