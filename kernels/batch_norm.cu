@@ -1,7 +1,8 @@
 // Batch norm over NCHW float32 input (N, C, H, W) with per-channel statistics over N·H·W values, matching
 // PyTorch's BatchNorm2d: biased variance for normalizing, unbiased variance for the running estimate.
-// Reductions: one block per channel (grid C), any multiple of 32 threads, sums in double in a fixed order.
-// Elementwise passes: 1-D grid, grid-stride loop over N·C·H·W. 64-bit indices.
+// Launch for the reductions: one block per channel (grid C), any multiple of 32 threads, sums in double in a
+// fixed order.
+// Launch for the elementwise passes: 1-D grid, grid-stride loop over N·C·H·W. 64-bit indices.
 #include "common.cuh"
 
 // Element j (0 ≤ j < N·H·W) of channel c, in the (n, h, w) order that walks each plane contiguously.

@@ -1,7 +1,7 @@
 // Bias add and bias-gradient reduction, float32.
 // NCHW form: output (N, K, P, Q) with bias (K), used after convolutions.
 // Rows form: output (rows, columns) with bias (columns), used after linear layers.
-// 64-bit indices throughout.
+// Launch shapes are given above each kernel. 64-bit indices throughout.
 #include "common.cuh"
 
 // output[n, k, p, q] += bias[k]. Launch: 1-D grid, grid-stride loop over N·K·P·Q.

@@ -1,6 +1,7 @@
 // Broadcasting multiplies of CBAM's attention: a (N, C, H, W) times b, where b is (N, C, H, W) (mode 0),
 // (N, C, 1, 1) (mode 1, per channel) or (N, 1, H, W) (mode 2, per pixel), all NCHW float32.
-// Elementwise kernels: 1-D grid, grid-stride loop over N·C·H·W. Reductions: see each kernel. 64-bit indices.
+// Launch: the elementwise kernels use a 1-D grid with a grid-stride loop over N·C·H·W; the reductions state
+// their shape above each kernel. 64-bit indices.
 #include "common.cuh"
 
 // Index into b of element i of a, for plane = H·W and channels = C.
