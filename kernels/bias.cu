@@ -34,8 +34,8 @@ extern "C" __global__ void bias_backward_rows_thread_per_column_kernel(const flo
     }
 }
 
-// grad_bias[k] = Σ over N, P, Q of grad_output[n, k, p, q]. Launch: one block per channel k (grid K), any
-// multiple of 32 threads; the block walks the N planes of its channel and sums in double.
+// grad_bias[k] = Σ over N, P, Q of grad_output[n, k, p, q]. Launch: one block per channel k (grid K) of any
+// multiple of 32 threads. The block walks the N planes of its channel and sums in double.
 extern "C" __global__ void bias_backward_nchw_block_per_channel_kernel(const float* grad_output,
                                                                        float* grad_bias, int batch,
                                                                        int channels, long long plane)

@@ -1,5 +1,5 @@
-// Broadcasting multiplies of CBAM's attention: a (N, C, H, W) times b, where b is (N, C, H, W) (mode 0),
-// (N, C, 1, 1) (mode 1, per channel) or (N, 1, H, W) (mode 2, per pixel), all NCHW float32.
+// Broadcasting multiplies of CBAM's attention, all NCHW float32: a (N, C, H, W) times b. The operand b is
+// (N, C, H, W) in mode 0, (N, C, 1, 1) in mode 1 (per channel) and (N, 1, H, W) in mode 2 (per pixel).
 // Launch: the elementwise kernels use a 1-D grid with a grid-stride loop over N·C·H·W; the reductions state
 // their shape above each kernel. 64-bit indices.
 #include "common.cuh"
@@ -14,7 +14,7 @@ static __device__ inline long long broadcast_index(long long i, int mode, int ch
     return i;
 }
 
-// output = a · b (b broadcast as mode says).
+// output = a · b, with b broadcast as mode selects.
 extern "C" __global__ void multiply_forward_kernel(const float* a, const float* b, float* output,
                                                    long long length, int mode, int channels, long long plane)
 {
@@ -22,7 +22,7 @@ extern "C" __global__ void multiply_forward_kernel(const float* a, const float* 
         output[i] = a[i] * b[broadcast_index(i, mode, channels, plane)];
 }
 
-// grad_a = grad_output · b (b broadcast as mode says). For mode 0 this kernel also computes grad_b = grad_output · a
+// grad_a = grad_output · b, with b broadcast as mode selects. For mode 0 this kernel also computes grad_b = grad_output · a
 // with the operands swapped.
 extern "C" __global__ void multiply_backward_input_kernel(const float* b, const float* grad_output, float* grad_a,
                                                           long long length, int mode, int channels,
@@ -32,8 +32,8 @@ extern "C" __global__ void multiply_backward_input_kernel(const float* b, const 
         grad_a[i] = grad_output[i] * b[broadcast_index(i, mode, channels, plane)];
 }
 
-// Per-channel grad_b[n, c] = Σ over H·W of grad_output · a. Launch: one block per (n, c) plane (grid N·C), any
-// multiple of 32 threads; each thread strides over the plane, then a block sum in double.
+// Per-channel grad_b[n, c] = Σ over H·W of grad_output · a. Launch: one block per (n, c) plane (grid N·C) of
+// any multiple of 32 threads. Each thread strides over the plane, then the block sums in double.
 extern "C" __global__ void multiply_backward_per_channel_block_per_plane_kernel(const float* a,
                                                                                 const float* grad_output,
                                                                                 float* grad_b, long long plane)

@@ -1,6 +1,6 @@
 // Mean softmax cross-entropy of logits (N, classes) against labels (N, class indices stored as float32) with
 // label smoothing eps: the target is (1 − eps) on the label plus eps/classes everywhere. Row-major float32.
-// The forward pass writes the softmax and one loss per row; a single-block kernel then averages the rows in a
+// The forward pass writes the softmax and one loss per row. A single-block kernel then averages the rows in a
 // fixed order, so the loss repeats bit for bit. A label that is not a whole number in [0, classes) makes its row's
 // loss NaN (and its gradient NaN), since a kernel cannot raise an error. Launch shapes per kernel:
 //   *_thread_per_row_kernel: naive; 1-D grid over rows, one thread per row, three passes over the row.
