@@ -68,8 +68,16 @@ note "$(printf '%-16s exit %3d  %4ds  nvcc -ptx -arch=compute_%s kernels/*.cu' n
 run devices 30 "$cli" devices
 run check 120 "$cli" check --device cuda
 run kernels-bench 90 "$cli" kernels bench
+# The repository tracks only a Fashion-MNIST subset; carry the full IDX files (about 30 MiB gzipped) into
+# data/fashion-mnist-full or point FASHIONCUDA_DATA at them.
+data="${FASHIONCUDA_DATA:-data/fashion-mnist-full}"
+data_option=(--data "$data")
+if [[ ! -d "$data" ]]; then
+    note "full Fashion-MNIST not found in $data; the epoch runs on the default data search path"
+    data_option=()
+fi
 run train-epoch 120 "$cli" train --config studies/fashion-mnist-full.json --device cuda --epochs 1 \
-    --out "$results/train"
+    "${data_option[@]}" --out "$results/train"
 run bench 60 "$cli" bench --device cuda --width 64 --batch 128 --steps 50 --warmup 5 --json
 run torch-bench 90 python3 tools/torch_cuda_bench.py --width 64 --batch 128 --steps 50 --warmup 5
 
