@@ -1,13 +1,11 @@
 // ReLU forward and backward over a flat float32 buffer of any shape (NCHW tensors included).
 // Launch: 1-D grid, blockDim.x threads, grid-stride loop, so any grid size covers any length.
 // Indices are 64-bit because a buffer can hold more than 2^31 elements.
-//
-// NOTE: no backend launches these yet; they are compile-checked in CI but have never run on a GPU.
+#include "common.cuh"
 
 extern "C" __global__ void relu_forward_kernel(const float* input, float* output, long long length)
 {
-    long long stride = (long long)blockDim.x * gridDim.x;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < length; i += stride)
+    for (long long i = fc_thread_index(); i < length; i += fc_grid_stride())
     {
         float x = input[i];
         output[i] = x > 0.0f ? x : 0.0f;
@@ -18,7 +16,6 @@ extern "C" __global__ void relu_forward_kernel(const float* input, float* output
 extern "C" __global__ void relu_backward_kernel(const float* output, const float* grad_output, float* grad_input,
                                                 long long length)
 {
-    long long stride = (long long)blockDim.x * gridDim.x;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < length; i += stride)
+    for (long long i = fc_thread_index(); i < length; i += fc_grid_stride())
         grad_input[i] = output[i] > 0.0f ? grad_output[i] : 0.0f;
 }

@@ -21,6 +21,8 @@ public static class Program
         root.Subcommands.Add(StudyCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ErrorsCommand.Create());
+        root.Subcommands.Add(DevicesCommand.Create());
+        root.Subcommands.Add(KernelsCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

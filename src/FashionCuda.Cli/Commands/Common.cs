@@ -1,6 +1,8 @@
 using System.CommandLine;
 using FashionCuda.Backends;
 using FashionCuda.Backends.Cpu;
+using FashionCuda.Backends.Cuda;
+using FashionCuda.Backends.Cuda.Interop;
 using FashionCuda.Backends.Reference;
 using FashionCuda.Data;
 using FashionCuda.Training;
@@ -29,7 +31,8 @@ public static class Common
 
     public static Option<string> DeviceOption() => new("--device")
     {
-        Description = "Backend to run on: cpu (fast CPU path), reference (naive loops, slow) or cuda.",
+        Description = "Backend to run on: cpu (fast CPU path), reference (naive loops, slow), cuda (GPU 0), " +
+                      "or auto (cuda when a GPU is usable, else cpu; prints which).",
         DefaultValueFactory = _ => "cpu",
     };
 
@@ -42,14 +45,41 @@ public static class Common
     /// <summary>Creates the backend a <c>--device</c> value names.</summary>
     public static IBackend CreateBackend(string device) => device switch
     {
-        "cpu" or "auto" => new CpuBackend(),
+        "cpu" => new CpuBackend(),
         "reference" => new ReferenceBackend(),
-        // NOTE: the CUDA backend is not part of this build yet; the option is accepted so scripts keep working.
-        "cuda" => throw new UserException(
-            "--device cuda: this build has no CUDA backend yet; use --device cpu."),
+        "cuda" => CreateCudaBackend(),
+        "auto" => CreateAutoBackend(),
         _ => throw new UserException(
             $"--device {device}: unknown device; use one of {string.Join(", ", DeviceNames)}."),
     };
+
+    private static IBackend CreateCudaBackend()
+    {
+        try
+        {
+            return new CudaBackend();
+        }
+        catch (Exception e) when (e is CudaLibraryNotFoundException or CudaException or DllNotFoundException)
+        {
+            throw new UserException(
+                $"--device cuda: the CUDA backend is not usable here. {e.Message} Run 'fashioncuda devices' " +
+                "for details, or use --device cpu.");
+        }
+    }
+
+    /// <summary>The CUDA backend when the probe finds a usable GPU, else the CPU backend; says which on stderr.</summary>
+    private static IBackend CreateAutoBackend()
+    {
+        var probe = CudaProbe.Current;
+        if (probe.Usable)
+        {
+            var backend = CreateCudaBackend();
+            Console.Error.WriteLine($"--device auto: using {backend.Name} ({probe.Devices[0].Name}).");
+            return backend;
+        }
+        Console.Error.WriteLine($"--device auto: no usable GPU ({probe.Summary}); using cpu.");
+        return new CpuBackend();
+    }
 
     /// <summary>Runs a command body and turns the errors a user can cause into one line and exit code 2.</summary>
     public static int Run(Func<int> body)
@@ -59,7 +89,8 @@ public static class Common
             return body();
         }
         catch (Exception e) when (e is UserException or ConfigException or DataFileException
-                                      or CheckpointException or TrainingDivergedException)
+                                      or CheckpointException or TrainingDivergedException
+                                      or PtxNotFoundException or CudaLibraryNotFoundException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.UsageError;
