@@ -54,10 +54,14 @@ public static class BenchCommand
             throw new UserException(
                 $"--model {modelName}: unknown model; use one of {string.Join(", ", ModelConfig.Names)}.");
         int width = requestedWidth ?? ModelConfig.DefaultWidth(modelName);
-        if (width < 1 || batch < 2 || steps < 1 || warmup < 0)
-            throw new UserException(
-                $"Invalid bench sizes: width {width} (≥ 1), batch {batch} (≥ 2), steps {steps} (≥ 1), " +
-                $"warmup {warmup} (≥ 0).");
+        if (width is < 1 or > ModelConfig.MaxWidth)
+            throw new UserException($"--width {width}: use a width from 1 to {ModelConfig.MaxWidth}.");
+        if (batch < 2)
+            throw new UserException($"--batch {batch}: use at least 2, because batch norm needs two images.");
+        if (steps < 1)
+            throw new UserException($"--steps {steps}: time at least 1 step.");
+        if (warmup < 0)
+            throw new UserException($"--warmup {warmup}: use 0 or more warm-up steps.");
         var backend = Common.CreateBackend(device);
         var config = new TrainConfig { Model = new ModelConfig { Name = modelName, Width = width } };
         var rng = new Rng(7);

@@ -100,17 +100,37 @@ public static class Common
             Console.Error.WriteLine("Interrupted.");
             return 130;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Files are written through a temporary file and a rename, so what was complete before is intact.
+            Console.Error.WriteLine(
+                $"error: {e.Message.TrimEnd('.')}. Check that the output folder is writable, that no folder " +
+                "stands where a result file goes, and that the disk has space; files written before are intact.");
+            return ExitCodes.UsageError;
+        }
+        catch (Exception e) when (e is OverflowException or OutOfMemoryException)
+        {
+            Console.Error.WriteLine(
+                "error: the model or batch is too large for this machine's memory or for 2^31-element tensors; " +
+                "lower model.width or batch_size.");
+            return ExitCodes.UsageError;
+        }
     }
 
     /// <summary>Creates <paramref name="directory"/> and proves it writable, or raises a <see cref="UserException"/>.</summary>
     public static string PrepareOutputDirectory(string directory)
     {
+        if (string.IsNullOrWhiteSpace(directory))
+            throw new UserException("--out is empty; pass a folder for the results, e.g. --out runs/mine.");
         try
         {
             Directory.CreateDirectory(directory);
             string probe = Path.Combine(directory, $".write-test-{Environment.ProcessId}");
             File.WriteAllText(probe, "");
             File.Delete(probe);
+            // Temporary files left by a run that was killed mid-write; the finished files beside them are whole.
+            foreach (var stale in Directory.EnumerateFiles(directory, ".*.tmp"))
+                File.Delete(stale);
             return Path.GetFullPath(directory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
@@ -125,9 +145,18 @@ public static class Common
     public static (ImageDataset Train, ImageDataset Test, string Source) LoadData(string? dataDirectory,
         int trainLimit = 0, int testLimit = 0)
     {
+        if (dataDirectory is not null && string.IsNullOrWhiteSpace(dataDirectory))
+            throw new UserException("--data is empty; pass the folder with the Fashion-MNIST IDX files or leave it out.");
         var data = FashionMnist.Load(dataDirectory);
         var train = trainLimit > 0 && trainLimit < data.Train.Count ? data.Train.Take(trainLimit) : data.Train;
         var test = testLimit > 0 && testLimit < data.Test.Count ? data.Test.Take(testLimit) : data.Test;
+        if (train.Count < 2)
+            throw new UserException(
+                $"{data.SourceDirectory} has {train.Count} training images; training needs at least 2. Pass --data " +
+                "with the full files or raise train_limit.");
+        if (test.Count == 0)
+            throw new UserException(
+                $"{data.SourceDirectory} has no test images; pass --data with a complete t10k-images file.");
         return (train, test, data.SourceDirectory);
     }
 }

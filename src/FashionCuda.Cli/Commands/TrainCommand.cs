@@ -19,7 +19,7 @@ public static class TrainCommand
                           "default runs/<config name>.",
         };
         var device = Common.DeviceOption();
-        var epochs = new Option<int?>("--epochs") { Description = "Override the config's epoch count." };
+        var epochs = new Option<string?>("--epochs") { Description = "Override the config's epoch count (1 to 100000)." };
         var command = new Command("train", "Train a model from a JSON config.")
         {
             config, data, output, device, epochs,
@@ -30,13 +30,14 @@ public static class TrainCommand
     }
 
     private static int Execute(string configPath, string? dataDirectory, string? outputDirectory, string device,
-        int? epochs)
+        string? epochs)
     {
         var config = TrainConfig.Load(configPath);
-        if (epochs is { } count)
+        if (epochs is not null)
         {
-            if (count < 1)
-                throw new UserException($"--epochs {count}: the epoch count must be at least 1.");
+            if (!int.TryParse(epochs, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1 ||
+                count > 100_000)
+                throw new UserException($"--epochs {epochs}: use a whole number of epochs from 1 to 100000.");
             config = config.WithEpochs(count);
         }
         var backend = Common.CreateBackend(device);
@@ -102,19 +103,20 @@ public static class TrainCommand
             $"model      {config.Model.Describe()}, {trainer.Model.ParameterCount():N0} parameters"));
         Console.WriteLine($"data       {source}: {trainCount} train, {testCount} test images");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"training   {config.Epochs} epochs, batch {config.BatchSize}, {o.Name} lr {o.LearningRate}, " +
+            $"training   {config.Epochs} epoch{(config.Epochs == 1 ? "" : "s")}, batch {config.BatchSize}, {o.Name} lr {o.LearningRate}, " +
             $"schedule {config.Schedule.Kind.ToString().ToLowerInvariant()}, seed {config.Seed}, device {device}"));
         Console.WriteLine($"run folder {runDirectory}");
         if (trainer.Validation is { } validation)
             Console.WriteLine($"validation {validation.Count} images held out of the training set by seed {config.Seed}");
-        Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc        lr   img/s  seconds" +
+        Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc         lr   img/s  seconds" +
                           (trainer.Validation is null ? "" : "  val_loss  val_acc"));
     }
 
+    // AnsiConsole, not Console: during a live progress bar Spectre.Console prints these lines above the bar.
     private static void PrintEpoch(EpochMetrics m) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{m.Epoch,5}  {m.TrainLoss,10:F4}  {m.TrainAccuracy,9:F4}  {m.TestLoss,9:F4}  {m.TestAccuracy,8:F4}  " +
-            $"{m.LearningRate,8:G3}  {m.ImagesPerSecond,6:F0}  {m.Seconds,7:F1}") +
+            $"{m.LearningRate,9:0.000000}  {m.ImagesPerSecond,6:F0}  {m.Seconds,7:F1}") +
             (m.ValidationLoss is { } loss && m.ValidationAccuracy is { } accuracy
                 ? string.Create(CultureInfo.InvariantCulture, $"  {loss,8:F4}  {accuracy,7:F4}")
                 : ""));

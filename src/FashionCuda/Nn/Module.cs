@@ -123,7 +123,9 @@ public abstract class Module
         var expected = StateDict().ToList();
         var missing = expected.Where(e => !state.ContainsKey(e.Name)).Select(e => e.Name).ToList();
         if (missing.Count > 0)
-            throw new FormatException($"{source} has no tensor named {string.Join(", ", missing.Take(5))}.");
+            throw new FormatException(
+                $"{source} has no tensor named {string.Join(", ", missing.Take(5))}, so it was saved from another " +
+                "model; pass the checkpoint that matches the config.");
         var known = expected.Select(e => e.Name).ToHashSet();
         var unexpected = state.Keys.Where(k => !known.Contains(k)).ToList();
         if (unexpected.Count > 0)

@@ -32,6 +32,9 @@ public static class Checkpoint
     /// <summary>Rebuilds the model a checkpoint describes on <paramref name="backend"/> and loads its state.</summary>
     public static Loaded Load(string path, IBackend backend)
     {
+        if (Directory.Exists(path))
+            throw new CheckpointException(
+                $"Checkpoint {path} is a folder; pass the model.safetensors file inside it.");
         if (!File.Exists(path))
             throw new CheckpointException(
                 $"Checkpoint {path} not found; pass the model.safetensors file of a run folder made by 'train'.");

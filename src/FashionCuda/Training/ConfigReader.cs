@@ -21,6 +21,12 @@ public sealed class ConfigReader
             throw new ConfigException($"{path}: expected an object, got {Describe(element)}.");
         this.element = element;
         Path = path;
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in element.EnumerateObject())
+        {
+            if (!names.Add(property.Name))
+                throw new ConfigException($"{path}.{property.Name}: the key appears twice; keep one.");
+        }
     }
 
     public string Path { get; }
@@ -34,7 +40,10 @@ public sealed class ConfigReader
         }
         catch (JsonException e)
         {
-            throw new ConfigException($"{source} is not valid JSON: {e.Message}");
+            string where = e.LineNumber is { } line
+                ? $" at line {line + 1}, column {(e.BytePositionInLine ?? 0) + 1}"
+                : "";
+            throw new ConfigException($"{source} is not valid JSON{where}; check for a missing comma, quote or brace.");
         }
     }
 
@@ -75,14 +84,16 @@ public sealed class ConfigReader
             return fallback;
         var value = element.GetProperty(key);
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number))
-            throw new ConfigException($"{Path}.{key}: expected an integer, got {Describe(value)}.");
+            throw new ConfigException(
+                $"{Path}.{key}: expected an integer" +
+                (min == int.MinValue && max == int.MaxValue ? "" : $" ({Range(min, max)})") + $", got {Describe(value)}.");
         if (number < min || number > max)
             throw new ConfigException($"{Path}.{key}: {number} is out of range; use {Range(min, max)}.");
         return number;
     }
 
     public double Number(string key, double fallback, double min = double.NegativeInfinity,
-        double max = double.PositiveInfinity, bool maxExclusive = false)
+        double max = double.PositiveInfinity, bool maxExclusive = false, bool minExclusive = false)
     {
         if (!Has(key))
             return fallback;
@@ -90,11 +101,15 @@ public sealed class ConfigReader
         if (value.ValueKind != JsonValueKind.Number)
             throw new ConfigException($"{Path}.{key}: expected a number, got {Describe(value)}.");
         double number = value.GetDouble();
-        if (double.IsNaN(number) || number < min || number > max || (maxExclusive && number >= max))
+        if (double.IsNaN(number) || number < min || number > max || (maxExclusive && number >= max) ||
+            (minExclusive && number <= min))
+        {
+            string low = (minExclusive ? "above " : "from ") + min.ToString(CultureInfo.InvariantCulture);
+            string high = (maxExclusive ? "below " : "to ") + max.ToString(CultureInfo.InvariantCulture);
             throw new ConfigException(
                 $"{Path}.{key}: {number.ToString(CultureInfo.InvariantCulture)} is out of range; use a value " +
-                $"from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}" +
-                (maxExclusive ? " (exclusive)." : "."));
+                $"{low} {high}.");
+        }
         return number;
     }
 

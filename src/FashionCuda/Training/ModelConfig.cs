@@ -63,6 +63,12 @@ public sealed record ModelConfig
     }
 
     /// <summary>The default <see cref="Width"/> of each model: 64, except 16 for <c>resnet-narrow</c>.</summary>
+    /// <summary>
+    /// Largest accepted width. AlexNet-FM at 512 already has about 90 million conv weights, and a weight tensor
+    /// must stay below 2^31 elements.
+    /// </summary>
+    public const int MaxWidth = 512;
+
     public static int DefaultWidth(string name) => name == ResNetNarrow ? 16 : 64;
 
     public AlexNetFmOptions ToAlexNetFmOptions() => AlexNet with
@@ -94,7 +100,7 @@ public sealed record ModelConfig
         var config = new ModelConfig
         {
             Name = name,
-            Width = m.Int("width", DefaultWidth(name), 1, 4096),
+            Width = m.Int("width", DefaultWidth(name), 1, MaxWidth),
             AlexNet = alexNet,
             InputChannels = m.Int("input_channels", 1, 1, 1024),
             // Three 2×2 max pools need at least 8 pixels; the strided convs of a ResNet accept any size.

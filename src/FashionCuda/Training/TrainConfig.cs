@@ -83,15 +83,17 @@ public sealed record TrainConfig
         {
             json = File.ReadAllText(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            throw new ConfigException($"Cannot read config {path}: {e.Message}");
+            if (Directory.Exists(path))
+                throw new ConfigException($"Config '{path}' is a folder; pass the JSON file, e.g. studies/quickstart.json.");
+            throw new ConfigException($"Cannot read config '{path}': {e.Message} Pass an existing JSON file with --config.");
         }
         try
         {
             return Parse(json, path);
         }
-        catch (ConfigException e)
+        catch (ConfigException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
         {
             throw new ConfigException($"{path}: {e.Message}");
         }
@@ -123,7 +125,7 @@ public sealed record TrainConfig
             Schedule = schedule,
             Augmentation = augmentation,
             Epochs = epochs,
-            BatchSize = root.Int("batch_size", defaults.BatchSize, 1, 65536),
+            BatchSize = root.Int("batch_size", defaults.BatchSize, 2, 65536),
             Seed = (ulong)root.Int("seed", (int)defaults.Seed, 0),
             LabelSmoothing = (float)root.Number("label_smoothing", 0, 0, 1, maxExclusive: true),
             TrainLimit = root.Int("train_limit", 0, 0),
@@ -144,18 +146,33 @@ public sealed record TrainConfig
             return defaults;
         string name = o.String("name", defaults.Name, OptimizerNames);
         bool sgd = name == "sgd";
+        // Only the keys of the chosen optimizer are read, so a key of another one is rejected as unknown.
         var config = new OptimizerConfig
         {
             Name = name,
-            LearningRate = (float)o.Number("lr", sgd ? defaults.LearningRate : 1e-3, 0, 10),
-            Momentum = (float)o.Number("momentum", sgd ? defaults.Momentum : 0, 0, 1, maxExclusive: true),
-            Dampening = (float)o.Number("dampening", 0, 0, 1),
-            Nesterov = o.Bool("nesterov", sgd && defaults.Nesterov),
+            LearningRate = (float)o.Number("lr", sgd ? defaults.LearningRate : 1e-3, 0, 10, minExclusive: true),
             WeightDecay = (float)o.Number("weight_decay", name == "adamw" ? 0.01 : sgd ? defaults.WeightDecay : 0, 0, 1),
-            Beta1 = (float)o.Number("beta1", defaults.Beta1, 0, 1, maxExclusive: true),
-            Beta2 = (float)o.Number("beta2", defaults.Beta2, 0, 1, maxExclusive: true),
-            Epsilon = (float)o.Number("eps", defaults.Epsilon, 0, 1),
         };
+        if (sgd)
+        {
+            config = config with
+            {
+                Momentum = (float)o.Number("momentum", defaults.Momentum, 0, 1, maxExclusive: true),
+                Dampening = (float)o.Number("dampening", 0, 0, 1),
+                Nesterov = o.Bool("nesterov", defaults.Nesterov),
+            };
+        }
+        else
+        {
+            config = config with
+            {
+                Momentum = 0,
+                Nesterov = false,
+                Beta1 = (float)o.Number("beta1", defaults.Beta1, 0, 1, maxExclusive: true),
+                Beta2 = (float)o.Number("beta2", defaults.Beta2, 0, 1, maxExclusive: true),
+                Epsilon = (float)o.Number("eps", defaults.Epsilon, 0, 1, minExclusive: true),
+            };
+        }
         if (config.Nesterov && (config.Momentum <= 0 || config.Dampening != 0))
             throw new ConfigException($"{o.Path}.nesterov: Nesterov momentum needs momentum > 0 and dampening 0.");
         o.RejectUnknownKeys();
@@ -168,22 +185,44 @@ public sealed record TrainConfig
         if (s is null)
             return schedule;
         string name = s.String("name", "constant", ScheduleNames);
+        // As for optimizers, only the keys of the chosen schedule are read.
         schedule = schedule with
         {
-            Kind = name switch
-            {
-                "step" => ScheduleKind.Step,
-                "multistep" => ScheduleKind.MultiStep,
-                "cosine" => ScheduleKind.Cosine,
-                _ => ScheduleKind.Constant,
-            },
-            Gamma = (float)s.Number("gamma", 0.1, 0, 1),
-            StepEpochs = s.Int("step_epochs", 10, 1),
-            Milestones = s.IntList("milestones", [], 1),
-            MinLearningRate = (float)s.Number("min_lr", 0, 0, 10),
             WarmupEpochs = s.Number("warmup_epochs", 0, 0, 1000),
             WarmupStartFactor = (float)s.Number("warmup_start_factor", 0.1, 0, 1),
         };
+        schedule = name switch
+        {
+            "step" => schedule with
+            {
+                Kind = ScheduleKind.Step,
+                Gamma = (float)s.Number("gamma", 0.1, 0, 1, minExclusive: true),
+                StepEpochs = s.Int("step_epochs", 10, 1),
+            },
+            "multistep" => schedule with
+            {
+                Kind = ScheduleKind.MultiStep,
+                Gamma = (float)s.Number("gamma", 0.1, 0, 1, minExclusive: true),
+                Milestones = s.IntList("milestones", [], 1),
+            },
+            "cosine" => schedule with
+            {
+                Kind = ScheduleKind.Cosine,
+                MinLearningRate = (float)s.Number("min_lr", 0, 0, learningRate),
+            },
+            _ => schedule,
+        };
+        for (int i = 1; i < schedule.Milestones.Count; i++)
+        {
+            if (schedule.Milestones[i] <= schedule.Milestones[i - 1])
+                throw new ConfigException(
+                    $"{s.Path}.milestones: epochs must increase, but {schedule.Milestones[i]} follows " +
+                    $"{schedule.Milestones[i - 1]}.");
+        }
+        if (schedule.WarmupEpochs > epochs)
+            throw new ConfigException(
+                $"{s.Path}.warmup_epochs: {schedule.WarmupEpochs} warm-up epochs are more than the {epochs} epochs " +
+                "of the run; use fewer warm-up epochs or more epochs.");
         s.RejectUnknownKeys();
         return schedule;
     }
@@ -198,26 +237,42 @@ public sealed record TrainConfig
             Model.WriteJson(json);
             json.WriteStartObject("optimizer");
             json.WriteString("name", Optimizer.Name);
-            json.WriteNumber("lr", Optimizer.LearningRate);
-            json.WriteNumber("momentum", Optimizer.Momentum);
-            json.WriteNumber("dampening", Optimizer.Dampening);
-            json.WriteBoolean("nesterov", Optimizer.Nesterov);
-            json.WriteNumber("weight_decay", Optimizer.WeightDecay);
-            json.WriteNumber("beta1", Optimizer.Beta1);
-            json.WriteNumber("beta2", Optimizer.Beta2);
-            json.WriteNumber("eps", Optimizer.Epsilon);
+            WriteFloat(json, "lr", Optimizer.LearningRate);
+            WriteFloat(json, "weight_decay", Optimizer.WeightDecay);
+            if (Optimizer.Name == "sgd")
+            {
+                WriteFloat(json, "momentum", Optimizer.Momentum);
+                WriteFloat(json, "dampening", Optimizer.Dampening);
+                json.WriteBoolean("nesterov", Optimizer.Nesterov);
+            }
+            else
+            {
+                WriteFloat(json, "beta1", Optimizer.Beta1);
+                WriteFloat(json, "beta2", Optimizer.Beta2);
+                WriteFloat(json, "eps", Optimizer.Epsilon);
+            }
             json.WriteEndObject();
             json.WriteStartObject("schedule");
             json.WriteString("name", Schedule.Kind.ToString().ToLowerInvariant());
-            json.WriteNumber("gamma", Schedule.Gamma);
-            json.WriteNumber("step_epochs", Schedule.StepEpochs);
-            json.WriteStartArray("milestones");
-            foreach (int milestone in Schedule.Milestones)
-                json.WriteNumberValue(milestone);
-            json.WriteEndArray();
-            json.WriteNumber("min_lr", Schedule.MinLearningRate);
+            switch (Schedule.Kind)
+            {
+                case ScheduleKind.Step:
+                    WriteFloat(json, "gamma", Schedule.Gamma);
+                    json.WriteNumber("step_epochs", Schedule.StepEpochs);
+                    break;
+                case ScheduleKind.MultiStep:
+                    WriteFloat(json, "gamma", Schedule.Gamma);
+                    json.WriteStartArray("milestones");
+                    foreach (int milestone in Schedule.Milestones)
+                        json.WriteNumberValue(milestone);
+                    json.WriteEndArray();
+                    break;
+                case ScheduleKind.Cosine:
+                    WriteFloat(json, "min_lr", Schedule.MinLearningRate);
+                    break;
+            }
             json.WriteNumber("warmup_epochs", Schedule.WarmupEpochs);
-            json.WriteNumber("warmup_start_factor", Schedule.WarmupStartFactor);
+            WriteFloat(json, "warmup_start_factor", Schedule.WarmupStartFactor);
             json.WriteEndObject();
             json.WriteStartObject("augmentation");
             json.WriteBoolean("flip", Augmentation.Flip);
@@ -227,7 +282,7 @@ public sealed record TrainConfig
             json.WriteNumber("epochs", Epochs);
             json.WriteNumber("batch_size", BatchSize);
             json.WriteNumber("seed", Seed);
-            json.WriteNumber("label_smoothing", LabelSmoothing);
+            WriteFloat(json, "label_smoothing", LabelSmoothing);
             json.WriteNumber("train_limit", TrainLimit);
             json.WriteNumber("test_limit", TestLimit);
             json.WriteNumber("validation_count", ValidationCount);
@@ -235,4 +290,9 @@ public sealed record TrainConfig
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>Writes a float by its shortest round-trip text, so 0.05f reads back as 0.05, not 0.0500000007.</summary>
+    private static void WriteFloat(Utf8JsonWriter json, string key, float value) =>
+        json.WriteNumber(key, double.Parse(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            System.Globalization.CultureInfo.InvariantCulture));
 }

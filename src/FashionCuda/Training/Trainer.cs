@@ -44,6 +44,8 @@ public sealed class Trainer
         }
         this.train = train;
         this.test = test;
+        RequireInputSize(config.Model, train, "training");
+        RequireInputSize(config.Model, test, "test");
         Normalization = Normalization.Compute(train);
         modelRng = new Rng(config.Seed);
         Model = ModelFactory.Create(config, backend, modelRng);
@@ -140,9 +142,24 @@ public sealed class Trainer
         var validation = Validation is null ? null : Evaluate(Model, Validation, Normalization, Config.BatchSize);
         var evaluation = Evaluate(Model, test, Normalization, Config.BatchSize);
         LastTestEvaluation = evaluation;
+        if (!double.IsFinite(evaluation.Loss) || (validation is not null && !double.IsFinite(validation.Loss)))
+            throw new TrainingDivergedException(
+                $"After epoch {epoch + 1} the evaluation loss is {evaluation.Loss}, so the weights overflowed; " +
+                $"lower optimizer.lr (now {Config.Optimizer.LearningRate}) or add schedule.warmup_epochs.");
+        // The float rate goes through its shortest text, so metrics.json shows 0.05 and not 0.0500000007.
+        double rate = double.Parse(learningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            System.Globalization.CultureInfo.InvariantCulture);
         return new EpochMetrics(epoch + 1, lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen),
-            evaluation.Loss, evaluation.Accuracy, timer.Elapsed.TotalSeconds, learningRate, seen / trainSeconds,
+            evaluation.Loss, evaluation.Accuracy, timer.Elapsed.TotalSeconds, rate, seen / trainSeconds,
             validation?.Loss, validation?.Accuracy);
+    }
+
+    private static void RequireInputSize(ModelConfig model, ImageDataset dataset, string which)
+    {
+        if (dataset.Height != model.InputSize || dataset.Width != model.InputSize)
+            throw new ConfigException(
+                $"$.model.input_size: the {which} images are {dataset.Height}×{dataset.Width} but the model " +
+                $"expects {model.InputSize}×{model.InputSize}; set model.input_size or use matching data.");
     }
 
     /// <summary>Forward, loss, backward and update on one batch; returns the loss and the correct count.</summary>

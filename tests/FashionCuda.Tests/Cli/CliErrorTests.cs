@@ -85,6 +85,53 @@ public sealed class CliErrorTests : IDisposable
         AssertUserError(result, "--epochs 0");
     }
 
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("99999999999")]
+    public void Train_NonNumericEpochsIsRejected(string epochs)
+    {
+        string config = WriteConfig("""{ "epochs": 1 }""");
+        var result = CliRunner.Run(directory, "train", "--config", config, "--epochs", epochs);
+        AssertUserError(result, $"--epochs {epochs}", "1 to 100000");
+        Assert.DoesNotContain("System.", result.Error);
+    }
+
+    [Fact]
+    public void Train_EmptyOutIsRejected()
+    {
+        string config = WriteConfig("""{ "epochs": 1 }""");
+        var result = CliRunner.Run(directory, "train", "--config", config, "--out", "");
+        AssertUserError(result, "--out is empty");
+    }
+
+    [Fact]
+    public void Train_ConfigFolderIsRejected()
+    {
+        var result = CliRunner.Run(directory, "train", "--config", directory);
+        AssertUserError(result, "is a folder");
+    }
+
+    [Fact]
+    public void Train_DivergingRunStopsWithHint()
+    {
+        string config = WriteConfig("""
+            { "model": { "width": 2, "hidden": 8 }, "optimizer": { "lr": 10, "weight_decay": 0 }, "epochs": 3,
+              "batch_size": 16, "train_limit": 64, "test_limit": 16 }
+            """);
+        string data = Path.Combine(CliRunner.RepositoryRoot(), "data", "fashion-mnist");
+        var result = CliRunner.Run(directory, "train", "--config", config, "--data", data, "--out",
+            Path.Combine(directory, "run"));
+        AssertUserError(result, "optimizer.lr");
+    }
+
+    [Fact]
+    public void Eval_CheckpointFolderIsRejected()
+    {
+        var result = CliRunner.Run(directory, "eval", "--checkpoint", directory);
+        AssertUserError(result, "is a folder", "model.safetensors");
+    }
+
     [Fact]
     public void Eval_CorruptCheckpointIsReportedWithPath()
     {
