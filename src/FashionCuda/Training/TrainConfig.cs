@@ -119,6 +119,9 @@ public sealed record TrainConfig
                 BatchNorm = m.Bool("batch_norm", alexNet.BatchNorm),
                 Dropout = (float)m.Number("dropout", alexNet.Dropout, 0, 1, maxExclusive: true),
                 HiddenFeatures = m.Int("hidden", alexNet.HiddenFeatures, 1, 65536),
+                InputChannels = m.Int("input_channels", alexNet.InputChannels, 1, 4),
+                InputSize = m.Int("input_size", alexNet.InputSize, 8, 4096),
+                Classes = m.Int("classes", alexNet.Classes, 2, 256),
             };
             m.RejectUnknownKeys();
         }
@@ -228,6 +231,9 @@ public sealed record TrainConfig
             json.WriteBoolean("batch_norm", AlexNet.BatchNorm);
             json.WriteNumber("dropout", AlexNet.Dropout);
             json.WriteNumber("hidden", AlexNet.HiddenFeatures);
+            json.WriteNumber("input_channels", AlexNet.InputChannels);
+            json.WriteNumber("input_size", AlexNet.InputSize);
+            json.WriteNumber("classes", AlexNet.Classes);
             json.WriteEndObject();
             json.WriteStartObject("optimizer");
             json.WriteString("name", Optimizer.Name);
