@@ -18,6 +18,7 @@ public static class Program
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(SummaryCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

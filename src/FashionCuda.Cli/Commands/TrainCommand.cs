@@ -55,7 +55,8 @@ public static class TrainCommand
                 $"--resume {resumeDirectory}: the run already completed {resumeState.Epoch} of {config.Epochs} " +
                 "epochs; pass --epochs with a larger count to train longer.");
         var backend = Common.CreateBackend(device);
-        var (train, test, source) = Common.LoadData(dataDirectory, config.TrainLimit, config.TestLimit);
+        var data = DataSource.Load(config, dataDirectory);
+        var (train, test) = (data.Train, data.Test);
         string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
             Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
 
@@ -63,12 +64,12 @@ public static class TrainCommand
         if (resumeState is not null)
             trainer.Resume(resumeState);
         AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), trainer.Config.ToJson() + "\n");
-        PrintHeader(trainer.Config, backend.Name, source, train.Count, test.Count, trainer, runDirectory);
+        PrintHeader(trainer.Config, backend.Name, data.Description, train.Count, test.Count, trainer, runDirectory);
         trainer.EpochCompleted += metrics =>
         {
             PrintEpoch(metrics);
             MetricsFiles.Write(runDirectory, trainer.History);
-            RunCheckpoint.Save(runDirectory, trainer, FashionMnist.ClassNames);
+            RunCheckpoint.Save(runDirectory, trainer, data.ClassNames);
         };
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -78,8 +79,9 @@ public static class TrainCommand
         };
         RunWithProgress(trainer, cancellation.Token);
         var last = trainer.History[^1];
+        string skipped = data.Skipped > 0 ? $" {data.Skipped} unreadable image files were skipped." : "";
         Console.WriteLine(
-            $"Finished: test accuracy {last.TestAccuracy:F4}. Results in {runDirectory} " +
+            $"Finished: test accuracy {last.TestAccuracy:F4}.{skipped} Results in {runDirectory} " +
             "(config.json, metrics.json, metrics.csv, model.safetensors).");
         return ExitCodes.Success;
     }
