@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(SummaryCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
