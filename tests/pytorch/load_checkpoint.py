@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Load a FashionCuda AlexNet-FM checkpoint into the equivalent torch.nn model and record its logits.
 
-The checkpoint is a safetensors file written by `fashioncuda train`; it is parsed here by hand (an
-8-byte little-endian header length, a JSON header, raw little-endian float32 data), so no
+The checkpoint is a safetensors file written by `fashioncuda train`: an 8-byte little-endian
+header length, a JSON header, then raw little-endian float32 data. It is parsed here by hand, so no
 safetensors package is needed. The model is built from the config in the file's metadata with the
 layer numbering of src/FashionCuda/Models/AlexNetFm.cs, loaded with strict=True (every name and
 shape must match), and run in evaluation mode on the first 8 Fashion-MNIST test images, normalized

@@ -33,7 +33,8 @@ public static class ExportCommand
         string fullPath = Path.GetFullPath(onnxPath);
         string? folder = Path.GetDirectoryName(fullPath);
         if (folder is null || !Directory.Exists(folder))
-            throw new UserException($"--onnx {onnxPath}: folder {folder} does not exist; create it or pick another path.");
+            throw new UserException(
+                $"--onnx {onnxPath}: folder {folder} does not exist; create it or pick another path.");
         if (Directory.Exists(fullPath))
             throw new UserException($"--onnx {onnxPath} is a folder; pass a file name such as model.onnx.");
         var loaded = Checkpoint.Load(checkpointPath, Common.CreateBackend("cpu"));

@@ -55,7 +55,8 @@ public static partial class F
     {
         RequireRank(input, 4, "channel mean input");
         var backend = input.Backend;
-        var result = Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMeanForward(input, output),
+        var result = Unary(input, [input[0], 1, input[2], input[3]],
+            output => backend.ChannelMeanForward(input, output),
             (output, gradOutput, gradInput) => backend.ChannelMeanBackward(gradOutput, gradInput));
         OnnxRecorder.Current?.ReduceChannels("ReduceMean", input, result);
         return result;

@@ -5,9 +5,9 @@ namespace FashionCuda.Data;
 
 /// <summary>
 /// Reads a labelled photo dataset in one of three layouts: <c>ROOT/train/&lt;class&gt;/…</c> with
-/// <c>ROOT/test/&lt;class&gt;/…</c>; <c>ROOT/&lt;class&gt;/…</c>, split by <see cref="ImageFolderOptions.TestFraction"/>;
-/// or a CSV list file of <c>path,label</c> lines (paths relative to the file, an optional header
-/// <c>path,label</c>), split the same way. Class names are sorted by ordinal comparison, and a label is the
+/// <c>ROOT/test/&lt;class&gt;/…</c>, or <c>ROOT/&lt;class&gt;/…</c> split by
+/// <see cref="ImageFolderOptions.TestFraction"/>, or a CSV list file of <c>path,label</c> lines (paths relative
+/// to the file, an optional header <c>path,label</c>), split the same way. Class names are sorted by ordinal comparison, and a label is the
 /// index of its class. Hidden files and folders (names starting with '.') are ignored, and class folders are
 /// read recursively.
 /// </summary>
@@ -21,7 +21,9 @@ public static class ImageFolder
     public const string CacheFolderName = ".fashioncuda-cache";
 
     /// <summary>Loads and decodes the dataset at <paramref name="path"/>, using the cache when it is current.</summary>
-    /// <param name="warning">Receives one line per skipped file and per cache problem; the library prints nothing.</param>
+    /// <param name="warning">
+    /// Receives one line per skipped file and per cache problem, because the library prints nothing.
+    /// </param>
     public static ImageFolderData Load(string path, ImageFolderOptions options, Action<string>? warning = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -32,7 +34,8 @@ public static class ImageFolder
                                 Path.Combine(listing.BaseDirectory, CacheFolderName);
         var train = LoadSplit("train", listing.Train, listing, options, cacheDirectory, warning);
         var test = LoadSplit("test", listing.Test, listing, options, cacheDirectory, warning);
-        foreach (var (name, split, listed) in new[] { ("training", train, listing.Train), ("test", test, listing.Test) })
+        var splits = new[] { ("training", train, listing.Train), ("test", test, listing.Test) };
+        foreach (var (name, split, listed) in splits)
         {
             if (split.Dataset.Count == 0)
                 throw new DataFileException(fullPath,

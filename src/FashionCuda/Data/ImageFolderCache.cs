@@ -10,9 +10,10 @@ namespace FashionCuda.Data;
 /// removed photo changes the key, so a stale cache is never read; it is rebuilt and the old file removed.
 /// </summary>
 /// <remarks>
-/// Layout (little-endian): magic "FCIMGC01", the 32-byte key, int32 channels, size, class count, listed count,
-/// kept count, kept entry indices (int32 each), labels (one byte each), pixels, the skipped entries (int32
-/// index and a length-prefixed UTF-8 reason each), then the magic again. Files are written atomically.
+/// Layout, little-endian: magic "FCIMGC01" and the 32-byte key; int32 channels, size, class count, listed count
+/// and kept count; the kept entries' indices (int32 each), labels (one byte each) and pixels; the skipped
+/// entries (int32 index and a length-prefixed UTF-8 reason each); then the magic again. Files are written
+/// atomically.
 /// </remarks>
 internal static class ImageFolderCache
 {

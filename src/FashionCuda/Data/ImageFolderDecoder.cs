@@ -8,7 +8,7 @@ namespace FashionCuda.Data;
 public sealed class ImageDecodeException(string message, Exception? innerException = null)
     : Exception(message, innerException);
 
-/// <summary>Decodes one photo into the C×S×S bytes an <see cref="ImageTransform"/> describes, with ImageSharp.</summary>
+/// <summary>Decodes one photo with ImageSharp into the C×S×S bytes of an <see cref="ImageTransform"/>.</summary>
 public static class ImageFolderDecoder
 {
     /// <summary>Extensions read as images (compared without case): JPEG, PNG, BMP, GIF and WebP.</summary>

@@ -99,7 +99,7 @@ internal sealed record ImageFolderListing(
         return new ImageFolderListing(listPath, directory, "list file", classNames, train, test);
     }
 
-    /// <summary>The image files of each class folder, and what else the folder holds, for messages.</summary>
+    /// <summary>The image files of each class folder, and what else the folder contains, for messages.</summary>
     private sealed record FolderScan(
         SortedDictionary<string, List<string>> Files, Dictionary<string, int> UnknownExtensions, int LooseImages);
 
@@ -175,18 +175,18 @@ internal sealed record ImageFolderListing(
                     scan.UnknownExtensions.OrderByDescending(p => p.Value).Select(p =>
                         $"{p.Key} ×{p.Value.ToString(CultureInfo.InvariantCulture)}")) + ")";
             throw new DataFileException(root,
-                $"The class folders of {root} hold no images: {others}. Supported extensions are " +
+                $"The class folders of {root} contain no images: {others}. Supported extensions are " +
                 $"{string.Join(", ", ImageFolderDecoder.Extensions)}.");
         }
         CheckClassCount(root, classNames, "class folders with images");
         return classNames;
     }
 
-    private static void CheckClassCount(string source, List<string> classNames, string what)
+    private static void CheckClassCount(string source, List<string> classNames, string sourceKind)
     {
         if (classNames.Count == 1)
             throw new DataFileException(source,
-                $"{source} has only one class, '{classNames[0]}', among its {what}; a classifier needs at least " +
+                $"{source} has only one class, '{classNames[0]}', among its {sourceKind}; a classifier needs at least " +
                 "two. Add a folder (or labels) for another class.");
         if (classNames.Count > MaxClasses)
             throw new DataFileException(source,

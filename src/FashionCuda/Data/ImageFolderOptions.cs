@@ -62,7 +62,9 @@ public sealed record ImageFolderSplit(
     ImageDataset Dataset, IReadOnlyList<string> Paths, IReadOnlyList<SkippedImage> Skipped, bool FromCache);
 
 /// <summary>A loaded image folder: train and test splits and the class names, index = label.</summary>
-/// <param name="Layout">How the folder was read, for messages: "train/test folders", "class folders" or "list file".</param>
+/// <param name="Layout">
+/// How the folder was read, for messages: "train/test folders", "class folders" or "list file".
+/// </param>
 public sealed record ImageFolderData(
     ImageFolderSplit Train, ImageFolderSplit Test, IReadOnlyList<string> ClassNames, string Layout, string Source)
 {

@@ -19,7 +19,7 @@ public static class OnnxExporter
 
     public const string OutputName = "logits";
 
-    /// <summary>Records the graph of <paramref name="model"/> for C×S×S inputs; the model's mode is restored.</summary>
+    /// <summary>Records the graph of <paramref name="model"/> for C×S×S inputs, then restores its mode.</summary>
     public static OnnxGraph Trace(Module model, int channels, int size)
     {
         ArgumentNullException.ThrowIfNull(model);

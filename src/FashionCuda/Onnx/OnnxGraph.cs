@@ -24,9 +24,10 @@ public sealed record OnnxInitializer(string Name, long[] Dims, float[]? Floats =
 /// first dimension is the symbolic batch size <c>N</c>. <see cref="ToBytes"/> serializes it as a ModelProto.
 /// </summary>
 /// <remarks>
-/// Field numbers are those of onnx.proto (ModelProto: ir_version 1, producer_name 2, producer_version 3,
-/// graph 7, opset_import 8; GraphProto: node 1, name 2, initializer 5, input 11, output 12; NodeProto: input 1,
-/// output 2, name 3, op_type 4, attribute 5; TensorProto: dims 1, data_type 2, name 8, raw_data 9).
+/// Field numbers are those of onnx.proto. ModelProto: ir_version 1, producer_name 2, producer_version 3,
+/// graph 7, opset_import 8, metadata_props 14. GraphProto: node 1, name 2, initializer 5, input 11, output 12.
+/// NodeProto: input 1, output 2, name 3, op_type 4, attribute 5. TensorProto: dims 1, data_type 2, name 8,
+/// raw_data 9.
 /// </remarks>
 public sealed class OnnxGraph
 {
@@ -131,7 +132,7 @@ public sealed class OnnxGraph
         writer.WriteString(8, initializer.Name);
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("ONNX export writes raw little-endian data.");
-        // raw_data holds the elements as fixed-width little-endian values.
+        // raw_data stores the elements as fixed-width little-endian values.
         if (initializer.Floats is { } floats)
             writer.WriteBytes(9, MemoryMarshal.AsBytes(floats.AsSpan()));
         else

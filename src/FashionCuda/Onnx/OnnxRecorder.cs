@@ -22,7 +22,7 @@ public sealed class OnnxRecorder : IDisposable
     private readonly HashSet<string> initialized = new(StringComparer.Ordinal);
     private int valueCount;
 
-    /// <param name="parameters">Parameters and buffers by name (the model's state dict), exported as initializers.</param>
+    /// <param name="parameters">Parameters and buffers by state-dict name, exported as initializers.</param>
     public OnnxRecorder(OnnxGraph graph, Tensor input, IEnumerable<(string Name, Tensor Tensor)> parameters)
     {
         Graph = graph;
@@ -33,7 +33,7 @@ public sealed class OnnxRecorder : IDisposable
         current = this;
     }
 
-    /// <summary>The recorder of this thread, or null when no export runs (the usual case, which costs one read).</summary>
+    /// <summary>The recorder of this thread, or null when no export runs (the usual case: one read per op).</summary>
     public static OnnxRecorder? Current => current;
 
     public OnnxGraph Graph { get; }
@@ -116,12 +116,13 @@ public sealed class OnnxRecorder : IDisposable
         // ONNX centres an even window one channel higher than PyTorch and the engine do.
         if (size % 2 == 0)
             throw new NotSupportedException(
-                $"ONNX export: local response norm of even size {size} has a different window in ONNX; use an odd size.");
+                $"ONNX export: local response norm of even size {size} has a different window in ONNX; use an " +
+                "odd size.");
         Add("LRN", output, [input], OnnxAttribute.Of("size", (long)size), OnnxAttribute.Of("alpha", alpha),
             OnnxAttribute.Of("beta", beta), OnnxAttribute.Of("bias", k));
     }
 
-    /// <summary>ReduceMean or ReduceMax over the channels, keeping the dimension: (N, C, H, W) → (N, 1, H, W).</summary>
+    /// <summary>ReduceMean or ReduceMax over the channels with keepdims: (N, C, H, W) → (N, 1, H, W).</summary>
     public void ReduceChannels(string opType, Tensor input, Tensor output) =>
         Add(opType, output, [input], OnnxAttribute.List("axes", 1L), OnnxAttribute.Of("keepdims", 1L));
 

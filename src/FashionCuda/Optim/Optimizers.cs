@@ -26,7 +26,8 @@ public abstract class Optimizer
     public int StepCount { get; private set; }
 
     /// <summary>
-    /// Kind of optimizer written in saved state ("sgd", "adam" or "adamw"), so state is never loaded into another kind.
+    /// Kind of optimizer written in saved state ("sgd", "adam" or "adamw"), so state is never loaded into another
+    /// kind.
     /// </summary>
     public abstract string Kind { get; }
 
@@ -89,7 +90,9 @@ public abstract class Optimizer
     public void LoadState(OptimizerState state, string source)
     {
         if (state.Kind != Kind)
-            throw new FormatException($"{source} contains {state.Kind} optimizer state, but the run uses {Kind}; resume with the same optimizer.");
+            throw new FormatException(
+                $"{source} contains {state.Kind} optimizer state, but the run uses {Kind}; resume with the same " +
+                "optimizer.");
         if (state.ParameterSteps.Length != Parameters.Count)
             throw new FormatException(
                 $"{source} contains state for {state.ParameterSteps.Length} parameters, but the model has " +

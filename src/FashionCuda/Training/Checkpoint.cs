@@ -120,7 +120,7 @@ public static class Checkpoint
         return values;
     }
 
-    /// <param name="Epoch">Completed epochs when the checkpoint was written; 0 when it does not say.</param>
+    /// <param name="Epoch">Completed epochs when the checkpoint was written; 0 when it records none.</param>
     public sealed record Loaded(Module Model, TrainConfig Config, string[] ClassNames, Normalization Normalization,
         int Epoch)
     {

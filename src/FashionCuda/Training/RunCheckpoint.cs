@@ -50,7 +50,8 @@ public static class RunCheckpoint
             ["model_rng_state"] = trainer.ModelRngState.ToString(CultureInfo.InvariantCulture),
             ["history"] = MetricsFiles.ToJson(trainer.History),
         };
-        var tensors = optimizer.Tensors.Select(entry => (TensorPrefix + entry.Key, entry.Value.Shape, entry.Value.Values));
+        var tensors = optimizer.Tensors.Select(entry =>
+            (TensorPrefix + entry.Key, entry.Value.Shape, entry.Value.Values));
         SafeTensors.Write(Path.Combine(runDirectory, StateFileName), tensors, metadata);
         Checkpoint.Save(Path.Combine(runDirectory, Checkpoint.FileName), trainer.Model, trainer.Config, classNames,
             trainer.Normalization, epoch);

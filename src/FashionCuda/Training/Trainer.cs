@@ -53,7 +53,7 @@ public sealed class Trainer
 
     public List<EpochMetrics> History { get; } = new();
 
-    /// <summary>The epoch (from 0) that <see cref="Run"/> starts with: 0, or the epochs a resumed run completed.</summary>
+    /// <summary>Epoch (from 0) that <see cref="Run"/> starts with: 0, or the epochs a resumed run completed.</summary>
     public int StartEpoch { get; private set; }
 
     /// <summary>

@@ -63,7 +63,8 @@ public sealed class CliPhotoTests : IDisposable
 
         var train = CliRunner.Run(directory, "train", "--config", config, "--out", run);
         Assert.True(train.ExitCode == 0, train.Error);
-        Assert.Single(train.Error.Split('\n'), line => line.StartsWith("warning: skipped") && line.Contains("broken.jpg"));
+        Assert.Single(train.Error.Split('\n'),
+            line => line.StartsWith("warning: skipped") && line.Contains("broken.jpg"));
         Assert.Contains("1 unreadable image files were skipped", train.Output);
         Assert.Contains("class folders, 2 classes, 3×16×16", train.Output);
         string checkpoint = Path.Combine(run, Checkpoint.FileName);

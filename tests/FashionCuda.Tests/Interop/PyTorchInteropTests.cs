@@ -54,8 +54,11 @@ public sealed class PyTorchInteropTests
         Assert.Equal(expected.Length, actual.Length);
         Assert.Contains(expected, value => Math.Abs(value) > 0.1f);
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= AbsoluteTolerance + RelativeTolerance * Math.Abs(expected[i]),
+        {
+            float tolerance = AbsoluteTolerance + RelativeTolerance * Math.Abs(expected[i]);
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance,
                 $"logit {i}: PyTorch {expected[i]}, engine {actual[i]}");
+        }
     }
 
     [Fact]
@@ -73,6 +76,7 @@ public sealed class PyTorchInteropTests
             pipeline.Apply(test.Image(i), actual.AsSpan(i * 784, 784), default);
 
         for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6f, $"pixel {i}: PyTorch {expected[i]}, engine {actual[i]}");
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-6f,
+                $"pixel {i}: PyTorch {expected[i]}, engine {actual[i]}");
     }
 }

@@ -12,7 +12,7 @@ using Tensor = FashionCuda.Tensors.Tensor;
 
 namespace FashionCuda.Tests.Onnx;
 
-/// <summary>Skips a test when the model it needs is not in <see cref="TrainConfig.ModelNames"/> on this branch.</summary>
+/// <summary>Skips a test when its model is not in <see cref="TrainConfig.ModelNames"/> in this build.</summary>
 public sealed class ModelFactAttribute : FactAttribute
 {
     public ModelFactAttribute(string model)

@@ -172,7 +172,7 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
-    public void Load_EpochMismatchSaysTheRunStoppedWhileSaving()
+    public void Load_EpochMismatchIsReported()
     {
         TrainUntilInterrupted(Config("sgd"), RandomDataset(72, 1), RandomDataset(16, 2));
         string modelPath = Path.Combine(directory, Checkpoint.FileName);
