@@ -98,12 +98,19 @@ public sealed class Trainer
     /// <summary>
     /// Continues a run from a saved state: loads the weights and buffers, the optimizer state, the model's
     /// generator and the history, so <see cref="Run"/> starts at epoch <see cref="ResumeState.Epoch"/>. Throws
-    /// <see cref="CheckpointException"/> when the state does not fit this model or optimizer; a failure can leave
-    /// the weights partly loaded, so discard the trainer then.
+    /// <see cref="CheckpointException"/> when the state does not fit this model or optimizer.
     /// </summary>
     public void Resume(ResumeState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        // Shapes are checked before any upload, so a mismatch leaves the model as it was.
+        foreach (var (name, tensor) in Model.StateDict())
+        {
+            if (state.ModelTensors.TryGetValue(name, out var saved) && !Shape.Equal(saved.Shape, tensor.Dimensions))
+                throw new CheckpointException(
+                    $"{state.Source}: '{name}' has shape {Shape.Format(saved.Shape)} but the model expects " +
+                    $"{Shape.Format(tensor.Dimensions)}.");
+        }
         try
         {
             Model.LoadStateDict(state.ModelTensors, state.Source);
