@@ -23,6 +23,8 @@ public static class Program
         root.Subcommands.Add(ErrorsCommand.Create());
         root.Subcommands.Add(DevicesCommand.Create());
         root.Subcommands.Add(KernelsCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {

@@ -36,19 +36,23 @@ public static class BenchCommand
         };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
         var layers = BenchLayers.Option();
+        var onnx = new Option<bool>("--onnx")
+        {
+            Description = "Also time ONNX Runtime (CPU) on the exported model, beside the engine's inference.",
+        };
         var device = Common.DeviceOption();
         var command = new Command("bench", "Measure training and inference images per second.")
         {
-            model, width, batch, steps, warmup, json, device, layers,
+            model, width, batch, steps, warmup, json, device, layers, onnx,
         };
         command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(model)!, parsed.GetValue(width),
             parsed.GetValue(batch), parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(json),
-            parsed.GetValue(device)!, parsed.GetValue(layers))));
+            parsed.GetValue(device)!, parsed.GetValue(layers), parsed.GetValue(onnx))));
         return command;
     }
 
     private static int Execute(string modelName, int? requestedWidth, int batch, int steps, int warmup, bool json,
-        string device, bool layers = false)
+        string device, bool layers, bool onnx)
     {
         if (!ModelConfig.Names.Contains(modelName))
             throw new UserException(
@@ -98,9 +102,11 @@ public static class BenchCommand
             var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
             network.Call(input).ToArray();
         });
+        var onnxResult = onnx ? OnnxBench.Measure(network, images, [batch, 1, 28, 28], warmup, steps) : null;
         if (json)
         {
-            var text = JsonSerializerText(modelName, width, batch, steps, backend.Name, trainRate, inferRate, peak);
+            var text = JsonSerializerText(modelName, width, batch, steps, backend.Name, trainRate, inferRate, peak,
+                onnxResult);
             Console.WriteLine(text);
         }
         else
@@ -110,6 +116,13 @@ public static class BenchCommand
                 $"{steps} timed steps after {warmup} warm-up"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train  {trainRate,9:F1} images/s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"infer  {inferRate,9:F1} images/s"));
+            if (onnxResult is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"onnx   {onnxResult.ImagesPerSecond,9:F1} images/s (ONNX Runtime {onnxResult.RuntimeVersion} " +
+                    $"CPU); engine / ONNX Runtime = {inferRate / onnxResult.ImagesPerSecond:F2}, max |difference| " +
+                    $"{onnxResult.MaxAbsDifference:E1}"));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"peak tensor memory {peak / (1024.0 * 1024.0):F1} MiB"));
         }
@@ -127,7 +140,7 @@ public static class BenchCommand
     }
 
     private static string JsonSerializerText(string model, int width, int batch, int steps, string device,
-        double trainRate, double inferRate, long peak)
+        double trainRate, double inferRate, long peak, OnnxBench.Result? onnx)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -142,6 +155,13 @@ public static class BenchCommand
             writer.WriteNumber("train_images_per_second", Math.Round(trainRate, 2));
             writer.WriteNumber("infer_images_per_second", Math.Round(inferRate, 2));
             writer.WriteNumber("peak_memory_bytes", peak);
+            if (onnx is not null)
+            {
+                writer.WriteNumber("onnx_images_per_second", Math.Round(onnx.ImagesPerSecond, 2));
+                writer.WriteNumber("engine_to_onnx_ratio", Math.Round(inferRate / onnx.ImagesPerSecond, 4));
+                writer.WriteNumber("onnx_max_abs_difference", onnx.MaxAbsDifference);
+                writer.WriteString("onnx_runtime_version", onnx.RuntimeVersion);
+            }
             writer.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());

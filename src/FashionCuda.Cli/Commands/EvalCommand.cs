@@ -17,7 +17,7 @@ public static class EvalCommand
         };
         var data = Common.DataOption();
         var device = Common.DeviceOption();
-        var command = new Command("eval", "Evaluate a checkpoint on the Fashion-MNIST test set.")
+        var command = new Command("eval", "Evaluate a checkpoint on its test set (Fashion-MNIST or its photo folder).")
         {
             checkpoint, data, device,
         };
@@ -30,9 +30,9 @@ public static class EvalCommand
     {
         var backend = Common.CreateBackend(device);
         var loaded = Checkpoint.Load(checkpointPath, backend);
-        var (_, test, source) = Common.LoadData(dataDirectory);
-        var evaluation = Trainer.Evaluate(loaded.Model, test, new Data.Normalization(loaded.Mean, loaded.Std),
-            loaded.Config.BatchSize);
+        var data = DataSource.Load(loaded.Config with { TrainLimit = 0, TestLimit = 0 }, dataDirectory);
+        var (test, source) = (data.Test, data.Description);
+        var evaluation = Trainer.Evaluate(loaded.Model, test, loaded.Normalization, loaded.Config.BatchSize);
         Console.WriteLine($"checkpoint {Path.GetFullPath(checkpointPath)}");
         Console.WriteLine($"data       {source}: {test.Count} test images");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

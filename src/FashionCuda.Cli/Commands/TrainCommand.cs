@@ -11,7 +11,7 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var config = new Option<string>("--config") { Description = "JSON training config.", Required = true };
+        var config = new Option<string?>("--config") { Description = "JSON training config (or use --resume)." };
         var data = Common.DataOption();
         var output = new Option<string?>("--out")
         {
@@ -20,19 +20,30 @@ public static class TrainCommand
         };
         var device = Common.DeviceOption();
         var epochs = new Option<string?>("--epochs") { Description = "Override the config's epoch count (1 to 100000)." };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue the run in this folder from its last complete epoch, with its saved config.",
+        };
         var command = new Command("train", "Train a model from a JSON config.")
         {
-            config, data, output, device, epochs,
+            config, data, output, device, epochs, resume,
         };
-        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(config)!, parsed.GetValue(data),
-            parsed.GetValue(output), parsed.GetValue(device)!, parsed.GetValue(epochs))));
+        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(config), parsed.GetValue(data),
+            parsed.GetValue(output), parsed.GetValue(device)!, parsed.GetValue(epochs), parsed.GetValue(resume))));
         return command;
     }
 
-    private static int Execute(string configPath, string? dataDirectory, string? outputDirectory, string device,
-        string? epochs)
+    private static int Execute(string? configPath, string? dataDirectory, string? outputDirectory, string device,
+        string? epochs, string? resumeDirectory)
     {
-        var config = TrainConfig.Load(configPath);
+        if ((configPath is null) == (resumeDirectory is null))
+            throw new UserException(
+                "Pass either --config FILE to start a run or --resume RUN_FOLDER to continue one, not both.");
+        if (resumeDirectory is not null && outputDirectory is not null)
+            throw new UserException(
+                $"--out {outputDirectory}: a resumed run writes to its own folder; leave out --out with --resume.");
+        ResumeState? resumeState = resumeDirectory is null ? null : RunCheckpoint.Load(resumeDirectory);
+        var config = resumeState?.Config ?? TrainConfig.Load(configPath!);
         if (epochs is not null)
         {
             if (!int.TryParse(epochs, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1 ||
@@ -40,20 +51,26 @@ public static class TrainCommand
                 throw new UserException($"--epochs {epochs}: use a whole number of epochs from 1 to 100000.");
             config = config.WithEpochs(count);
         }
+        if (resumeState is not null && resumeState.Epoch >= config.Epochs)
+            throw new UserException(
+                $"--resume {resumeDirectory}: the run already completed {resumeState.Epoch} of {config.Epochs} " +
+                "epochs; pass --epochs with a larger count to train longer.");
         var backend = Common.CreateBackend(device);
-        var (train, test, source) = Common.LoadData(dataDirectory, config.TrainLimit, config.TestLimit);
-        string runDirectory = Common.PrepareOutputDirectory(
-            outputDirectory ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath)));
-        AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), config.ToJson() + "\n");
+        var data = DataSource.Load(config, dataDirectory);
+        var (train, test) = (data.Train, data.Test);
+        string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
+            Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
 
         var trainer = new Trainer(config, backend, train, test);
-        PrintHeader(config, backend.Name, source, train.Count, test.Count, trainer, runDirectory);
+        if (resumeState is not null)
+            trainer.Resume(resumeState);
+        AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), trainer.Config.ToJson() + "\n");
+        PrintHeader(trainer.Config, backend.Name, data.Description, train.Count, test.Count, trainer, runDirectory);
         trainer.EpochCompleted += metrics =>
         {
             PrintEpoch(metrics);
             MetricsFiles.Write(runDirectory, trainer.History);
-            Checkpoint.Save(Path.Combine(runDirectory, Checkpoint.FileName), trainer.Model, config,
-                FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+            RunCheckpoint.Save(runDirectory, trainer, data.ClassNames);
         };
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -63,8 +80,9 @@ public static class TrainCommand
         };
         RunWithProgress(trainer, cancellation.Token);
         var last = trainer.History[^1];
+        string skipped = data.Skipped > 0 ? $" {data.Skipped} unreadable image files were skipped." : "";
         Console.WriteLine(
-            $"Finished: test accuracy {last.TestAccuracy:F4}. Results in {runDirectory} " +
+            $"Finished: test accuracy {last.TestAccuracy:F4}.{skipped} Results in {runDirectory} " +
             "(config.json, metrics.json, metrics.csv, model.safetensors).");
         return ExitCodes.Success;
     }
@@ -108,6 +126,8 @@ public static class TrainCommand
         Console.WriteLine($"run folder {runDirectory}");
         if (trainer.Validation is { } validation)
             Console.WriteLine($"validation {validation.Count} images held out of the training set by seed {config.Seed}");
+        if (trainer.StartEpoch > 0)
+            Console.WriteLine($"resuming   after epoch {trainer.StartEpoch} of {config.Epochs}");
         Console.WriteLine("epoch  train_loss  train_acc  test_loss  test_acc         lr   img/s  seconds" +
                           (trainer.Validation is null ? "" : "  val_loss  val_acc"));
     }

@@ -1,3 +1,4 @@
+using FashionCuda.Onnx;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Autograd;
@@ -26,6 +27,7 @@ public static partial class F
         if (!training)
         {
             backend.BatchNorm2dForwardInference(input, weight, bias, runningMean, runningVar, output, epsilon);
+            OnnxRecorder.Current?.BatchNorm2d(input, weight, bias, runningMean, runningVar, false, epsilon, output);
             if (GradMode.NeedsGrad(input, weight, bias))
                 throw new NotSupportedException(
                     "batch_norm2d in evaluation mode is not differentiable here; run it inside a no-grad scope.");
@@ -35,6 +37,7 @@ public static partial class F
             throw new ArgumentException(
                 $"batch_norm2d in training mode needs more than one value per channel, but the input is " +
                 $"{Shape.Format(input.Dimensions)}; use a larger batch or evaluation mode.");
+        OnnxRecorder.Current?.BatchNorm2d(input, weight, bias, runningMean, runningVar, true, epsilon, output);
         var saveMean = Tensor.Empty(backend, [channels]);
         var saveInvStd = Tensor.Empty(backend, [channels]);
         backend.BatchNorm2dForwardTraining(input, weight, bias, output, saveMean, saveInvStd, runningMean,
@@ -94,10 +97,12 @@ public static partial class F
         if (size <= 0)
             throw new ArgumentOutOfRangeException(nameof(size), size, "The LRN window size must be positive.");
         var backend = input.Backend;
-        return Unary(input, input.Dimensions, output => backend.LocalResponseNormForward(input, output, size, alpha,
-                beta, k),
+        var result = Unary(input, input.Dimensions, output => backend.LocalResponseNormForward(input, output, size,
+                alpha, beta, k),
             (output, gradOutput, gradInput) => backend.LocalResponseNormBackward(input, output, gradOutput,
                 gradInput, size, alpha, beta, k));
+        OnnxRecorder.Current?.LocalResponseNorm(input, size, alpha, beta, k, result);
+        return result;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using FashionCuda.Backends;
+using FashionCuda.Onnx;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Autograd;
@@ -10,8 +11,10 @@ public static partial class F
     {
         var g = PoolGeometry(input, kernel, stride, padding, "max_pool2d");
         var backend = input.Backend;
-        return Unary(input, g.OutputShape, output => backend.MaxPool2dForward(input, output, g),
+        var result = Unary(input, g.OutputShape, output => backend.MaxPool2dForward(input, output, g),
             (output, gradOutput, gradInput) => backend.MaxPool2dBackward(input, gradOutput, gradInput, g));
+        OnnxRecorder.Current?.Pool("MaxPool", input, kernel, stride, padding, result);
+        return result;
     }
 
     /// <summary>Average pooling: (N, C, H, W) → (N, C, P, Q); padded zeros count in the divisor.</summary>
@@ -19,8 +22,10 @@ public static partial class F
     {
         var g = PoolGeometry(input, kernel, stride, padding, "avg_pool2d");
         var backend = input.Backend;
-        return Unary(input, g.OutputShape, output => backend.AvgPool2dForward(input, output, g),
+        var result = Unary(input, g.OutputShape, output => backend.AvgPool2dForward(input, output, g),
             (output, gradOutput, gradInput) => backend.AvgPool2dBackward(gradOutput, gradInput, g));
+        OnnxRecorder.Current?.Pool("AveragePool", input, kernel, stride, padding, result);
+        return result;
     }
 
     /// <summary>Mean over H×W: (N, C, H, W) → (N, C, 1, 1).</summary>
@@ -28,8 +33,10 @@ public static partial class F
     {
         RequireRank(input, 4, "global_avg_pool2d input");
         var backend = input.Backend;
-        return Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalAvgPoolForward(input, output),
+        var result = Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalAvgPoolForward(input, output),
             (output, gradOutput, gradInput) => backend.GlobalAvgPoolBackward(gradOutput, gradInput));
+        OnnxRecorder.Current?.Unary("GlobalAveragePool", input, result);
+        return result;
     }
 
     /// <summary>Max over H×W: (N, C, H, W) → (N, C, 1, 1).</summary>
@@ -37,8 +44,10 @@ public static partial class F
     {
         RequireRank(input, 4, "global_max_pool2d input");
         var backend = input.Backend;
-        return Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalMaxPoolForward(input, output),
+        var result = Unary(input, [input[0], input[1], 1, 1], output => backend.GlobalMaxPoolForward(input, output),
             (output, gradOutput, gradInput) => backend.GlobalMaxPoolBackward(input, gradOutput, gradInput));
+        OnnxRecorder.Current?.Unary("GlobalMaxPool", input, result);
+        return result;
     }
 
     /// <summary>Mean over channels: (N, C, H, W) → (N, 1, H, W).</summary>
@@ -46,8 +55,11 @@ public static partial class F
     {
         RequireRank(input, 4, "channel mean input");
         var backend = input.Backend;
-        return Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMeanForward(input, output),
+        var result = Unary(input, [input[0], 1, input[2], input[3]],
+            output => backend.ChannelMeanForward(input, output),
             (output, gradOutput, gradInput) => backend.ChannelMeanBackward(gradOutput, gradInput));
+        OnnxRecorder.Current?.ReduceChannels("ReduceMean", input, result);
+        return result;
     }
 
     /// <summary>Max over channels: (N, C, H, W) → (N, 1, H, W).</summary>
@@ -55,8 +67,10 @@ public static partial class F
     {
         RequireRank(input, 4, "channel max input");
         var backend = input.Backend;
-        return Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMaxForward(input, output),
+        var result = Unary(input, [input[0], 1, input[2], input[3]], output => backend.ChannelMaxForward(input, output),
             (output, gradOutput, gradInput) => backend.ChannelMaxBackward(input, gradOutput, gradInput));
+        OnnxRecorder.Current?.ReduceChannels("ReduceMax", input, result);
+        return result;
     }
 
     /// <summary>Concatenates (N, Cᵢ, H, W) tensors along channels into (N, ΣCᵢ, H, W).</summary>
@@ -90,6 +104,7 @@ public static partial class F
                     Deliver(inputs[i], grads[i]);
             });
         }
+        OnnxRecorder.Current?.ConcatChannels(inputs, output);
         return output;
     }
 

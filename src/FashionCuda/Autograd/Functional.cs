@@ -1,4 +1,5 @@
 using FashionCuda.Backends;
+using FashionCuda.Onnx;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Autograd;
@@ -39,6 +40,7 @@ public static partial class F
                     Deliver(bias, gradBias);
             });
         }
+        OnnxRecorder.Current?.Conv2d(input, weight, bias, stride, padding, output);
         return output;
     }
 
@@ -68,21 +70,26 @@ public static partial class F
                     Deliver(bias, gradBias);
             });
         }
+        OnnxRecorder.Current?.Linear(input, weight, bias, output);
         return output;
     }
 
     public static Tensor Relu(Tensor input)
     {
         var backend = input.Backend;
-        return Unary(input, input.Dimensions, output => backend.ReluForward(input, output),
+        var result = Unary(input, input.Dimensions, output => backend.ReluForward(input, output),
             (output, gradOutput, gradInput) => backend.ReluBackward(output, gradOutput, gradInput));
+        OnnxRecorder.Current?.Unary("Relu", input, result);
+        return result;
     }
 
     public static Tensor Sigmoid(Tensor input)
     {
         var backend = input.Backend;
-        return Unary(input, input.Dimensions, output => backend.SigmoidForward(input, output),
+        var result = Unary(input, input.Dimensions, output => backend.SigmoidForward(input, output),
             (output, gradOutput, gradInput) => backend.SigmoidBackward(output, gradOutput, gradInput));
+        OnnxRecorder.Current?.Unary("Sigmoid", input, result);
+        return result;
     }
 
     /// <summary>Elementwise sum of two tensors of the same shape (residual connections).</summary>
@@ -100,6 +107,7 @@ public static partial class F
                 PassThrough(b, gradOutput);
             });
         }
+        OnnxRecorder.Current?.Binary("Add", a, b, output);
         return output;
     }
 
@@ -126,6 +134,7 @@ public static partial class F
                 Deliver(b, gradB);
             });
         }
+        OnnxRecorder.Current?.Binary("Mul", a, b, output);
         return output;
     }
 
@@ -147,6 +156,7 @@ public static partial class F
                 GradMode.AccumulateGrad(input, gradInput);
             });
         }
+        OnnxRecorder.Current?.Reshape(input, output);
         return output;
     }
 

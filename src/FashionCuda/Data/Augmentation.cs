@@ -73,27 +73,32 @@ public readonly record struct SampleTransform(
     int OffsetY, int OffsetX, bool Flip, int EraseTop, int EraseLeft, int EraseHeight, int EraseWidth);
 
 /// <summary>
-/// Turns one H×W byte image into normalized float32 values, applying crop, flip and erasing in torchvision's
-/// usual order (crop, flip, normalize, erase).
+/// Turns one C×H×W byte image into normalized float32 values, applying crop, flip and erasing in torchvision's
+/// usual order (crop, flip, normalize, erase). Every channel gets the same crop, flip and erased rectangle.
 /// </summary>
 public sealed class ImagePipeline
 {
     // Bounded tries before giving up on erasing, the same count torchvision's RandomErasing uses.
     private const int ErasingAttempts = 10;
 
-    private readonly float[] lookup = new float[256]; // normalized value of each byte
+    private readonly float[] lookup; // 256 per channel: the normalized value of each byte
 
-    public ImagePipeline(AugmentationOptions augmentation, Normalization normalization, int height, int width)
+    public ImagePipeline(AugmentationOptions augmentation, Normalization normalization, int height, int width,
+        int channels = 1)
     {
         ArgumentNullException.ThrowIfNull(augmentation);
+        ArgumentNullException.ThrowIfNull(normalization);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         Validate(augmentation);
         Augmentation = augmentation;
         Normalization = normalization;
         Height = height;
         Width = width;
-        normalization.FillTable(lookup);
+        Channels = channels;
+        lookup = new float[256 * channels];
+        normalization.FillTable(lookup, channels);
     }
 
     public AugmentationOptions Augmentation { get; }
@@ -103,6 +108,8 @@ public sealed class ImagePipeline
     public int Height { get; }
 
     public int Width { get; }
+
+    public int Channels { get; }
 
     /// <summary>
     /// Draws the random choices for one image from <paramref name="rng"/>, in a fixed order: crop row offset, crop
@@ -127,16 +134,26 @@ public sealed class ImagePipeline
     }
 
     /// <summary>
-    /// Writes the normalized, transformed image into <paramref name="destination"/> (H·W values, row-major).
+    /// Writes the normalized, transformed image into <paramref name="destination"/> (C·H·W values, CHW order).
     /// </summary>
     public void Apply(ReadOnlySpan<byte> source, Span<float> destination, in SampleTransform transform)
     {
-        int pixels = Height * Width;
+        int plane = Height * Width;
+        int pixels = Channels * plane;
         if (source.Length != pixels || destination.Length != pixels)
             throw new ArgumentException(
-                $"The pipeline works on {Height}×{Width} images ({pixels} values), but the source has " +
+                $"The pipeline works on {Channels}×{Height}×{Width} images ({pixels} values), but the source has " +
                 $"{source.Length} and the destination {destination.Length}.");
-        ReadOnlySpan<float> table = lookup;
+        for (int c = 0; c < Channels; c++)
+        {
+            ApplyPlane(source.Slice(c * plane, plane), destination.Slice(c * plane, plane),
+                lookup.AsSpan(c * 256, 256), transform);
+        }
+    }
+
+    private void ApplyPlane(ReadOnlySpan<byte> source, Span<float> destination, ReadOnlySpan<float> table,
+        in SampleTransform transform)
+    {
         float padValue = table[0];
         for (int y = 0; y < Height; y++)
         {

@@ -27,21 +27,22 @@ public sealed record DataLoaderOptions
 }
 
 /// <summary>
-/// One batch in host memory: <see cref="Images"/> is N×1×H×W float32 (NCHW, normalized) and <see cref="Labels"/>
+/// One batch in host memory: <see cref="Images"/> is N×C×H×W float32 (NCHW, normalized) and <see cref="Labels"/>
 /// holds N class indices as float32, where N is <see cref="Count"/>. The loader reuses the arrays, so a batch is
 /// valid only until the enumerator moves to the next batch or is disposed.
 /// </summary>
 public sealed class Batch
 {
-    private readonly float[] images; // capacity·H·W
+    private readonly float[] images; // capacity·C·H·W
     private readonly float[] labels; // capacity
     private readonly int[] sampleIndices; // capacity
 
-    internal Batch(int capacity, int height, int width)
+    internal Batch(int capacity, int channels, int height, int width)
     {
+        Channels = channels;
         Height = height;
         Width = width;
-        images = new float[(long)capacity * height * width];
+        images = new float[(long)capacity * channels * height * width];
         labels = new float[capacity];
         sampleIndices = new int[capacity];
     }
@@ -53,11 +54,13 @@ public sealed class Batch
 
     public int Count { get; internal set; }
 
+    public int Channels { get; }
+
     public int Height { get; }
 
     public int Width { get; }
 
-    public ReadOnlySpan<float> Images => images.AsSpan(0, Count * Height * Width);
+    public ReadOnlySpan<float> Images => images.AsSpan(0, Count * Channels * Height * Width);
 
     public ReadOnlySpan<float> Labels => labels.AsSpan(0, Count);
 
@@ -98,11 +101,12 @@ public sealed class DataLoader : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(options.PrefetchDepth);
         this.dataset = dataset;
         Options = options;
-        pipeline = new ImagePipeline(options.Augmentation, normalization, dataset.Height, dataset.Width);
+        pipeline = new ImagePipeline(options.Augmentation, normalization, dataset.Height, dataset.Width,
+            dataset.Channels);
         int capacity = Math.Min(options.BatchSize, Math.Max(dataset.Count, 1));
         buffers = new Batch[options.PrefetchDepth + 1];
         for (int i = 0; i < buffers.Length; i++)
-            buffers[i] = new Batch(capacity, dataset.Height, dataset.Width);
+            buffers[i] = new Batch(capacity, dataset.Channels, dataset.Height, dataset.Width);
         order = new int[dataset.Count];
     }
 

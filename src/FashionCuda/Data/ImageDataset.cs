@@ -3,8 +3,9 @@ using FashionCuda.Tensors;
 namespace FashionCuda.Data;
 
 /// <summary>
-/// Labelled single-channel images kept as bytes: <see cref="Pixels"/> is Count·Height·Width values, image-major and
-/// row-major (0 = background, 255 = full intensity), and <see cref="Labels"/> holds one class index per image.
+/// Labelled images kept as bytes: <see cref="Pixels"/> is Count·Channels·Height·Width values, image-major, then
+/// channel-major (CHW) and row-major (0 = no intensity, 255 = full), and <see cref="Labels"/> holds one class index
+/// per image. Fashion-MNIST has one channel; photo folders have one or three (RGB).
 /// </summary>
 /// <remarks>
 /// Subsets copy the images they keep, except <see cref="Take"/> of at least <see cref="Count"/> images, which returns
@@ -12,21 +13,24 @@ namespace FashionCuda.Data;
 /// </remarks>
 public sealed class ImageDataset
 {
-    public ImageDataset(byte[] pixels, byte[] labels, int height, int width, int classCount = 10)
+    public ImageDataset(byte[] pixels, byte[] labels, int height, int width, int classCount = 10, int channels = 1)
     {
         ArgumentNullException.ThrowIfNull(pixels);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(classCount, 1);
-        if ((long)labels.Length * height * width != pixels.Length)
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        if ((long)labels.Length * channels * height * width != pixels.Length)
             throw new ArgumentException(
-                $"{pixels.Length} pixels do not make {labels.Length} images of {height}×{width}.", nameof(pixels));
+                $"{pixels.Length} pixels do not make {labels.Length} images of {channels}×{height}×{width}.",
+                nameof(pixels));
         Pixels = pixels;
         Labels = labels;
         Height = height;
         Width = width;
         ClassCount = classCount;
+        Channels = channels;
     }
 
     public byte[] Pixels { get; }
@@ -39,12 +43,15 @@ public sealed class ImageDataset
 
     public int Width { get; }
 
-    public int PixelsPerImage => Height * Width;
+    public int Channels { get; }
+
+    /// <summary>Bytes per image: Channels·Height·Width.</summary>
+    public int PixelsPerImage => Channels * Height * Width;
 
     /// <summary>Number of classes; every label is below it.</summary>
     public int ClassCount { get; }
 
-    /// <summary>The Height·Width pixels of image <paramref name="index"/>.</summary>
+    /// <summary>The Channels·Height·Width pixels of image <paramref name="index"/>.</summary>
     public ReadOnlySpan<byte> Image(int index) => Pixels.AsSpan(checked(index * PixelsPerImage), PixelsPerImage);
 
     /// <summary>Counts the images of each class.</summary>
@@ -71,7 +78,7 @@ public sealed class ImageDataset
             labels[i] = Labels[index];
         }
 
-        return new ImageDataset(pixels, labels, Height, Width, ClassCount);
+        return new ImageDataset(pixels, labels, Height, Width, ClassCount, Channels);
     }
 
     /// <summary>Returns the first <paramref name="count"/> images (all of them if there are fewer).</summary>

@@ -6,12 +6,15 @@ namespace FashionCuda.Optim;
 /// <summary>Updates a fixed list of parameters from their gradients; the learning rate is set per step.</summary>
 public abstract class Optimizer
 {
+    private readonly int[] parameterSteps; // updates taken by each parameter
+
     protected Optimizer(IEnumerable<Tensor> parameters, float learningRate)
     {
         Parameters = parameters.ToList();
         if (Parameters.Count == 0)
             throw new ArgumentException("The optimizer got no parameters.");
         LearningRate = learningRate;
+        parameterSteps = new int[Parameters.Count];
     }
 
     public IReadOnlyList<Tensor> Parameters { get; }
@@ -20,7 +23,13 @@ public abstract class Optimizer
     public float LearningRate { get; set; }
 
     /// <summary>Number of steps taken.</summary>
-    public int StepCount { get; protected set; }
+    public int StepCount { get; private set; }
+
+    /// <summary>
+    /// Kind of optimizer written in saved state ("sgd", "adam" or "adamw"), so state is never loaded into another
+    /// kind.
+    /// </summary>
+    public abstract string Kind { get; }
 
     public void ZeroGrad()
     {
@@ -41,13 +50,83 @@ public abstract class Optimizer
         for (int i = 0; i < Parameters.Count; i++)
         {
             var parameter = Parameters[i];
-            if (parameter.Grad is not null)
-                Update(i, parameter, parameter.Grad);
+            if (parameter.Grad is null)
+                continue;
+            parameterSteps[i]++;
+            Update(i, parameter, parameter.Grad);
         }
     }
 
-    /// <summary>Named state tensors (momentum buffers, moments) for checkpoints, keyed by parameter index.</summary>
-    public abstract IEnumerable<(string Name, Tensor Tensor)> State();
+    /// <summary>
+    /// Named state tensors (momentum buffers, moments) for checkpoints, keyed by parameter index as in
+    /// torch.optim's state_dict: <c>0.momentum_buffer</c>, <c>3.exp_avg</c>. Slots not used yet are left out.
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Tensor)> State()
+    {
+        foreach (var (suffix, slots) in StateSlots)
+        {
+            for (int i = 0; i < slots.Length; i++)
+            {
+                if (slots[i] is { } tensor)
+                    yield return ($"{i}.{suffix}", tensor);
+            }
+        }
+    }
+
+    /// <summary>Copies the whole state (tensors and step counts) to the host, for a checkpoint.</summary>
+    public OptimizerState SaveState()
+    {
+        var tensors = new Dictionary<string, (int[] Shape, float[] Values)>();
+        foreach (var (name, tensor) in State())
+            tensors[name] = ((int[])tensor.Dimensions.Clone(), tensor.ToArray());
+        return new OptimizerState(Kind, StepCount, (int[])parameterSteps.Clone(), tensors);
+    }
+
+    /// <summary>
+    /// Restores what <see cref="SaveState"/> returned, so the next <see cref="Step"/> continues exactly where the
+    /// saved optimizer stopped. Every tensor must belong to a parameter of the same shape; a mismatch throws
+    /// <see cref="FormatException"/> naming <paramref name="source"/>, before anything is changed.
+    /// </summary>
+    public void LoadState(OptimizerState state, string source)
+    {
+        if (state.Kind != Kind)
+            throw new FormatException(
+                $"{source} contains {state.Kind} optimizer state, but the run uses {Kind}; resume with the same " +
+                "optimizer.");
+        if (state.ParameterSteps.Length != Parameters.Count)
+            throw new FormatException(
+                $"{source} contains state for {state.ParameterSteps.Length} parameters, but the model has " +
+                $"{Parameters.Count}.");
+        var slotsBySuffix = StateSlots.ToDictionary(entry => entry.Suffix, entry => entry.Slots);
+        var parsed = new List<(Tensor?[] Slots, int Index, float[] Values)>();
+        foreach (var (name, (shape, values)) in state.Tensors)
+        {
+            int dot = name.IndexOf('.');
+            if (dot <= 0 || !int.TryParse(name.AsSpan(0, dot), out int index) || index < 0 ||
+                index >= Parameters.Count || !slotsBySuffix.TryGetValue(name[(dot + 1)..], out var slots))
+                throw new FormatException($"{source} has optimizer state '{name}' that {Kind} does not use.");
+            if (!Shape.Equal(shape, Parameters[index].Dimensions))
+                throw new FormatException(
+                    $"{source}: optimizer state '{name}' has shape {Shape.Format(shape)} but parameter {index} is " +
+                    $"{Shape.Format(Parameters[index].Dimensions)}.");
+            parsed.Add((slots, index, values));
+        }
+        foreach (var (_, slots) in StateSlots)
+            Array.Clear(slots);
+        foreach (var (slots, index, values) in parsed)
+        {
+            var tensor = StateTensor(slots, index);
+            tensor.Backend.Upload(values, tensor);
+        }
+        state.ParameterSteps.CopyTo(parameterSteps, 0);
+        StepCount = state.StepCount;
+    }
+
+    /// <summary>Updates taken by each parameter; 1 during its first update.</summary>
+    protected IReadOnlyList<int> ParameterSteps => parameterSteps;
+
+    /// <summary>The optimizer's per-parameter state tensors, by the suffix of their state names.</summary>
+    protected abstract IReadOnlyList<(string Suffix, Tensor?[] Slots)> StateSlots { get; }
 
     protected abstract void Update(int index, Tensor parameter, Tensor grad);
 
@@ -58,11 +137,17 @@ public abstract class Optimizer
     }
 }
 
+/// <summary>
+/// A host copy of an optimizer's state: its kind, step counts and state tensors named as
+/// <see cref="Optimizer.State"/> names them.
+/// </summary>
+public sealed record OptimizerState(string Kind, int StepCount, int[] ParameterSteps,
+    IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors);
+
 /// <summary>Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD).</summary>
 public sealed class Sgd : Optimizer
 {
     private readonly Tensor?[] momentumBuffers;
-    private readonly bool[] started;
 
     public Sgd(IEnumerable<Tensor> parameters, float learningRate, float momentum = 0f, float dampening = 0f,
         float weightDecay = 0f, bool nesterov = false) : base(parameters, learningRate)
@@ -74,8 +159,9 @@ public sealed class Sgd : Optimizer
         WeightDecay = weightDecay;
         Nesterov = nesterov;
         momentumBuffers = new Tensor?[Parameters.Count];
-        started = new bool[Parameters.Count];
     }
+
+    public override string Kind => "sgd";
 
     public float Momentum { get; }
 
@@ -85,21 +171,14 @@ public sealed class Sgd : Optimizer
 
     public bool Nesterov { get; }
 
-    public override IEnumerable<(string Name, Tensor Tensor)> State()
-    {
-        for (int i = 0; i < momentumBuffers.Length; i++)
-        {
-            if (momentumBuffers[i] is { } buffer)
-                yield return ($"{i}.momentum_buffer", buffer);
-        }
-    }
+    protected override IReadOnlyList<(string Suffix, Tensor?[] Slots)> StateSlots =>
+        [("momentum_buffer", momentumBuffers)];
 
     protected override void Update(int index, Tensor parameter, Tensor grad)
     {
         var buffer = Momentum == 0f ? null : StateTensor(momentumBuffers, index);
         parameter.Backend.SgdStep(parameter, grad, buffer, LearningRate, Momentum, Dampening, WeightDecay, Nesterov,
-            firstStep: !started[index]);
-        started[index] = true;
+            firstStep: ParameterSteps[index] == 1);
     }
 }
 
@@ -111,7 +190,6 @@ public sealed class Adam : Optimizer
 {
     private readonly Tensor?[] firstMoments;
     private readonly Tensor?[] secondMoments;
-    private readonly int[] steps;
 
     public Adam(IEnumerable<Tensor> parameters, float learningRate, float beta1 = 0.9f, float beta2 = 0.999f,
         float epsilon = 1e-8f, float weightDecay = 0f, bool decoupledWeightDecay = false)
@@ -124,8 +202,9 @@ public sealed class Adam : Optimizer
         DecoupledWeightDecay = decoupledWeightDecay;
         firstMoments = new Tensor?[Parameters.Count];
         secondMoments = new Tensor?[Parameters.Count];
-        steps = new int[Parameters.Count];
     }
+
+    public override string Kind => DecoupledWeightDecay ? "adamw" : "adam";
 
     public float Beta1 { get; }
 
@@ -137,22 +216,13 @@ public sealed class Adam : Optimizer
 
     public bool DecoupledWeightDecay { get; }
 
-    public override IEnumerable<(string Name, Tensor Tensor)> State()
-    {
-        for (int i = 0; i < firstMoments.Length; i++)
-        {
-            if (firstMoments[i] is { } m)
-                yield return ($"{i}.exp_avg", m);
-            if (secondMoments[i] is { } v)
-                yield return ($"{i}.exp_avg_sq", v);
-        }
-    }
+    protected override IReadOnlyList<(string Suffix, Tensor?[] Slots)> StateSlots =>
+        [("exp_avg", firstMoments), ("exp_avg_sq", secondMoments)];
 
     protected override void Update(int index, Tensor parameter, Tensor grad)
     {
-        steps[index]++;
         parameter.Backend.AdamStep(parameter, grad, StateTensor(firstMoments, index),
             StateTensor(secondMoments, index), LearningRate, Beta1, Beta2, Epsilon, WeightDecay,
-            DecoupledWeightDecay, steps[index]);
+            DecoupledWeightDecay, ParameterSteps[index]);
     }
 }

@@ -96,9 +96,12 @@ public static class MetricsFiles
     }
 
     /// <summary>Reads metrics.json back, for tests and reports.</summary>
-    public static List<EpochMetrics> ReadJson(string path)
+    public static List<EpochMetrics> ReadJson(string path) => ParseJson(File.ReadAllText(path));
+
+    /// <summary>Parses the text <see cref="ToJson"/> writes.</summary>
+    public static List<EpochMetrics> ParseJson(string json)
     {
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        using var document = JsonDocument.Parse(json);
         var list = new List<EpochMetrics>();
         foreach (var e in document.RootElement.EnumerateArray())
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FashionCuda.Data;
 using FashionCuda.Models;
 using FashionCuda.Optim;
 
@@ -39,6 +40,43 @@ public sealed record AugmentationConfig
     public bool Erasing { get; init; }
 }
 
+/// <summary>
+/// Where the images come from: <c>fashion-mnist</c> (the IDX files, 1×28×28) or <c>folder</c> (photos read by
+/// <see cref="ImageFolder"/>, decoded to <see cref="Channels"/>×<see cref="Size"/>×<see cref="Size"/>).
+/// </summary>
+public sealed record DataConfig
+{
+    public static readonly string[] KindNames = ["fashion-mnist", "folder"];
+    public static readonly string[] ResizeNames = ["crop", "pad"];
+
+    public string Kind { get; init; } = "fashion-mnist";
+
+    /// <summary>
+    /// Folder or CSV list of a <c>folder</c> dataset, or the IDX folder of Fashion-MNIST (null: the usual search).
+    /// <see cref="TrainConfig.Load"/> resolves a relative path against the config file's folder.
+    /// </summary>
+    public string? Path { get; init; }
+
+    /// <summary>1 or 3; Fashion-MNIST has 1. Photo folders default to 3.</summary>
+    public int Channels { get; init; } = 1;
+
+    /// <summary>Side of the square input; Fashion-MNIST has 28. Photo folders default to 32.</summary>
+    public int Size { get; init; } = 28;
+
+    public ResizeMode Resize { get; init; } = ResizeMode.Crop;
+
+    /// <summary>Share of each class held out for testing when a folder has no train/ and test/ subfolders.</summary>
+    public double TestFraction { get; init; } = 0.2;
+
+    /// <summary>Whether decoded photos are cached on disk between epochs and runs.</summary>
+    public bool Cache { get; init; } = true;
+
+    public bool IsFolder => Kind == "folder";
+
+    /// <summary>Returns the decoding settings of a photo folder.</summary>
+    public ImageTransform ToTransform() => new() { Channels = Channels, Size = Size, Resize = Resize };
+}
+
 /// <summary>The resolved configuration of one training run, as read from JSON and written back beside its results.</summary>
 public sealed record TrainConfig
 {
@@ -53,6 +91,8 @@ public sealed record TrainConfig
     public LearningRateSchedule Schedule { get; init; } = new();
 
     public AugmentationConfig Augmentation { get; init; } = new();
+
+    public DataConfig Data { get; init; } = new();
 
     public int Epochs { get; init; } = 10;
 
@@ -89,14 +129,24 @@ public sealed record TrainConfig
                 throw new ConfigException($"Config '{path}' is a folder; pass the JSON file, e.g. studies/quickstart.json.");
             throw new ConfigException($"Cannot read config '{path}': {e.Message} Pass an existing JSON file with --config.");
         }
+        TrainConfig config;
         try
         {
-            return Parse(json, path);
+            config = Parse(json, path);
         }
         catch (ConfigException e) when (!e.Message.StartsWith(path, StringComparison.Ordinal))
         {
             throw new ConfigException($"{path}: {e.Message}");
         }
+        if (config.Data.Path is { } dataPath)
+        {
+            string baseDirectory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".";
+            config = config with
+            {
+                Data = config.Data with { Path = System.IO.Path.GetFullPath(dataPath, baseDirectory) },
+            };
+        }
+        return config;
     }
 
     public static TrainConfig Parse(string json, string source = "config")
@@ -118,8 +168,10 @@ public sealed record TrainConfig
             };
             a.RejectUnknownKeys();
         }
+        var data = ReadData(root.Object("data"));
         var config = new TrainConfig
         {
+            Data = data,
             Model = model,
             Optimizer = optimizer,
             Schedule = schedule,
@@ -176,6 +228,37 @@ public sealed record TrainConfig
         if (config.Nesterov && (config.Momentum <= 0 || config.Dampening != 0))
             throw new ConfigException($"{o.Path}.nesterov: Nesterov momentum needs momentum > 0 and dampening 0.");
         o.RejectUnknownKeys();
+        return config;
+    }
+
+    private static DataConfig ReadData(ConfigReader? d)
+    {
+        if (d is null)
+            return new DataConfig();
+        string kind = d.String("kind", "fashion-mnist", DataConfig.KindNames);
+        bool folder = kind == "folder";
+        var config = new DataConfig
+        {
+            Kind = kind,
+            Path = d.Has("path") ? d.String("path", "") : null,
+            Channels = d.Int("channels", folder ? 3 : 1, 1, 3),
+            Size = d.Int("size", folder ? 32 : 28, 8, 1024),
+            Resize = d.String("resize", "crop", DataConfig.ResizeNames) == "pad" ? ResizeMode.Pad : ResizeMode.Crop,
+            TestFraction = d.Number("test_fraction", 0.2, 0, 1, maxExclusive: true),
+            Cache = d.Bool("cache", true),
+        };
+        if (config.Channels == 2)
+            throw new ConfigException($"{d.Path}.channels: 2 is not allowed; use 1 (grey) or 3 (RGB).");
+        if (!folder && (config.Channels != 1 || config.Size != 28))
+            throw new ConfigException(
+                $"{d.Path}: Fashion-MNIST images are 1×28×28, so channels must be 1 and size 28; set " +
+                "\"kind\": \"folder\" to read photos at another size.");
+        if (config.Path is "")
+            throw new ConfigException($"{d.Path}.path: the path is empty; name a folder or a CSV list file.");
+        if (folder && config.Path is null)
+            throw new ConfigException(
+                $"{d.Path}.path: a folder dataset needs a path: the folder of class subfolders or a CSV list.");
+        d.RejectUnknownKeys();
         return config;
     }
 
@@ -273,6 +356,18 @@ public sealed record TrainConfig
             }
             json.WriteNumber("warmup_epochs", Schedule.WarmupEpochs);
             WriteFloat(json, "warmup_start_factor", Schedule.WarmupStartFactor);
+            json.WriteEndObject();
+            json.WriteStartObject("data");
+            json.WriteString("kind", Data.Kind);
+            if (Data.Path is null)
+                json.WriteNull("path");
+            else
+                json.WriteString("path", Data.Path);
+            json.WriteNumber("channels", Data.Channels);
+            json.WriteNumber("size", Data.Size);
+            json.WriteString("resize", Data.Resize == ResizeMode.Pad ? "pad" : "crop");
+            json.WriteNumber("test_fraction", Data.TestFraction);
+            json.WriteBoolean("cache", Data.Cache);
             json.WriteEndObject();
             json.WriteStartObject("augmentation");
             json.WriteBoolean("flip", Augmentation.Flip);

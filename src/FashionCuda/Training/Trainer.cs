@@ -32,6 +32,11 @@ public sealed class Trainer
     /// </summary>
     public Trainer(TrainConfig config, IBackend backend, ImageDataset train, ImageDataset test)
     {
+        if (train.Height != train.Width || test.Height != train.Height || test.Channels != train.Channels)
+            throw new ArgumentException(
+                $"The training images are {train.Channels}×{train.Height}×{train.Width} and the test images " +
+                $"{test.Channels}×{test.Height}×{test.Width}; both must be the same square size.");
+        config = ForData(config, train);
         Config = config;
         this.backend = backend;
         if (config.ValidationCount > 0)
@@ -75,9 +80,33 @@ public sealed class Trainer
 
     public List<EpochMetrics> History { get; } = new();
 
+    /// <summary>Epoch (from 0) that <see cref="Run"/> starts with: 0, or the epochs a resumed run completed.</summary>
+    public int StartEpoch { get; private set; }
+
+    /// <summary>
+    /// State of the generator the model's dropout layers draw their mask seeds from. Together with the weights,
+    /// the optimizer state and the epoch it is all a run needs to continue bit for bit, because each epoch's
+    /// data order and augmentation are derived from (seed, epoch) alone.
+    /// </summary>
+    public ulong ModelRngState => modelRng.State;
+
     public event Action<StepProgress>? StepCompleted;
 
     public event Action<EpochMetrics>? EpochCompleted;
+
+    /// <summary>
+    /// Returns <paramref name="config"/> with the model's input channels, input size and class count taken from
+    /// the training images, so the network adapts its flatten size to them.
+    /// </summary>
+    public static TrainConfig ForData(TrainConfig config, ImageDataset train) => config with
+    {
+        Model = config.Model with
+        {
+            InputChannels = train.Channels,
+            InputSize = train.Height,
+            Classes = train.ClassCount,
+        },
+    };
 
     public static Optimizer CreateOptimizer(OptimizerConfig config, IEnumerable<Tensor> parameters) =>
         config.Name switch
@@ -93,7 +122,38 @@ public sealed class Trainer
                 $"{string.Join(", ", TrainConfig.OptimizerNames)}."),
         };
 
-    /// <summary>Runs every epoch of the config and returns the history.</summary>
+    /// <summary>
+    /// Continues a run from a saved state: loads the weights and buffers, the optimizer state, the model's
+    /// generator and the history, so <see cref="Run"/> starts at epoch <see cref="ResumeState.Epoch"/>. Throws
+    /// <see cref="CheckpointException"/> when the state does not fit this model or optimizer.
+    /// </summary>
+    public void Resume(ResumeState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        // Shapes are checked before any upload, so a mismatch leaves the model as it was.
+        foreach (var (name, tensor) in Model.StateDict())
+        {
+            if (state.ModelTensors.TryGetValue(name, out var saved) && !Shape.Equal(saved.Shape, tensor.Dimensions))
+                throw new CheckpointException(
+                    $"{state.Source}: '{name}' has shape {Shape.Format(saved.Shape)} but the model expects " +
+                    $"{Shape.Format(tensor.Dimensions)}.");
+        }
+        try
+        {
+            Model.LoadStateDict(state.ModelTensors, state.Source);
+            Optimizer.LoadState(state.Optimizer, state.Source);
+        }
+        catch (FormatException e)
+        {
+            throw new CheckpointException(e.Message);
+        }
+        modelRng.State = state.ModelRngState;
+        History.Clear();
+        History.AddRange(state.History);
+        StartEpoch = state.Epoch;
+    }
+
+    /// <summary>Runs the epochs from <see cref="StartEpoch"/> to the config's last and returns the history.</summary>
     public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellation = default)
     {
         using var loader = new DataLoader(train, Normalization, new DataLoaderOptions
@@ -103,7 +163,7 @@ public sealed class Trainer
             Seed = Config.Seed ^ 0xDA7A5EEDUL,
             Augmentation = ToOptions(Config.Augmentation),
         });
-        for (int epoch = 0; epoch < Config.Epochs; epoch++)
+        for (int epoch = StartEpoch; epoch < Config.Epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
             var metrics = TrainEpoch(loader, epoch, cancellation);
@@ -166,7 +226,8 @@ public sealed class Trainer
     private (double Loss, int Correct) TrainStep(Batch batch, ref float[] logits)
     {
         using var scope = new TensorScope();
-        var input = Tensor.FromArray(backend, batch.Images, [batch.Count, 1, batch.Height, batch.Width]);
+        var input = Tensor.FromArray(backend, batch.Images,
+            [batch.Count, batch.Channels, batch.Height, batch.Width]);
         var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
         Optimizer.ZeroGrad();
         var output = Model.Call(input);
@@ -197,7 +258,8 @@ public sealed class Trainer
         foreach (var batch in loader.Epoch(0))
         {
             using var scope = new TensorScope();
-            var input = Tensor.FromArray(backend, batch.Images, [batch.Count, 1, batch.Height, batch.Width]);
+            var input = Tensor.FromArray(backend, batch.Images,
+                [batch.Count, batch.Channels, batch.Height, batch.Width]);
             var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
             var output = model.Call(input);
             lossSum += F.SoftmaxCrossEntropy(output, labels).Item() * batch.Count;
