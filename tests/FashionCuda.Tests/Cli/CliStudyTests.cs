@@ -125,16 +125,6 @@ public sealed class CliStudyTests(PilotQuickRun pilot) : IClassFixture<PilotQuic
     }
 }
 
-/// <summary>Skips a test until the engine knows the model a study needs, that is until CBAM and ResNet exist.</summary>
-public sealed class RequiresModelFactAttribute : FactAttribute
-{
-    public RequiresModelFactAttribute(string model)
-    {
-        if (!TrainConfig.ModelNames.Contains(model))
-            Skip = $"TrainConfig.ModelNames lacks '{model}': this build has no CBAM and ResNet models yet.";
-    }
-}
-
 public sealed class CliStudyQuickTests : IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-studies-").FullName;
@@ -156,7 +146,7 @@ public sealed class CliStudyQuickTests : IDisposable
             Assert.Contains($"| {arm} | 1 | ", report);
     }
 
-    [RequiresModelFact("resnet-narrow")]
+    [Fact]
     public void Study2Quick_RunsEveryArm()
     {
         var result = RunQuick("study2-alexnet-cbam.json");
@@ -165,7 +155,7 @@ public sealed class CliStudyQuickTests : IDisposable
             File.ReadAllText(Path.Combine(directory, "study2-alexnet-cbam.json", "report.md")));
     }
 
-    [RequiresModelFact("resnet-narrow")]
+    [Fact]
     public void Study3Quick_RunsEveryArm()
     {
         var result = RunQuick("study3-resnet-cbam.json");

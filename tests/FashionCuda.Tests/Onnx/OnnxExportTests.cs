@@ -12,32 +12,6 @@ using Tensor = FashionCuda.Tensors.Tensor;
 
 namespace FashionCuda.Tests.Onnx;
 
-/// <summary>Skips a test when its model is not in <see cref="TrainConfig.ModelNames"/> in this build.</summary>
-public sealed class ModelFactAttribute : FactAttribute
-{
-    public ModelFactAttribute(string model)
-    {
-        if (!TrainConfig.ModelNames.Contains(model))
-            Skip = $"model '{model}' is not in TrainConfig.ModelNames in this build";
-    }
-}
-
-/// <summary>Skips a test when this build's config parser does not know a <c>model.cbam</c> section.</summary>
-public sealed class CbamFactAttribute : FactAttribute
-{
-    public CbamFactAttribute()
-    {
-        try
-        {
-            TrainConfig.Parse("""{ "model": { "cbam": { "mode": "both" } } }""");
-        }
-        catch (ConfigException e)
-        {
-            Skip = $"CBAM is not configurable in this build ({e.Message})";
-        }
-    }
-}
-
 public sealed class OnnxExportTests : IDisposable
 {
     // Float32 sums in another order differ by a few ulps per layer; 1e-4 absolute plus 1e-4 relative bounds
@@ -284,7 +258,7 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains("does not record", error.Message);
     }
 
-    [ModelFact("resnet-narrow")]
+    [Fact]
     public void ResNetNarrowCbam_MatchesOnnxRuntime()
     {
         var model = Build("""
@@ -298,7 +272,7 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains(graph.Nodes, n => n.OpType == "ReduceMax");
     }
 
-    [ModelFact("resnet-18")]
+    [Fact]
     public void ResNet18_MatchesOnnxRuntime()
     {
         var model = Build("""{ "model": { "name": "resnet-18", "width": 8 } }""");
@@ -308,7 +282,7 @@ public sealed class OnnxExportTests : IDisposable
         Assert.Contains(graph.Nodes, n => n.OpType == "Add");
     }
 
-    [CbamFact]
+    [Fact]
     public void AlexNetFmCbam_MatchesOnnxRuntime()
     {
         var model = Build("""
