@@ -31,6 +31,8 @@ public static partial class BackendComparisons
         new("linear-blocked", SumAtol, SumRtol, p => Linear(p, 33, 300, 70)),
         new("max-pool2d", 0, 0, p => MaxPool(p, new Pool2dGeometry(1, 3, 7, 9, 3, 3, 2, 2, 1, 1))),
         new("max-pool2d-random", 0, 0, p => MaxPool(p, RandomPool(p.Rng))),
+        // The 2×2 stride-2 window of AlexNet-FM, which the fast CPU path special-cases; odd sizes drop a row.
+        new("max-pool2d-2x2", 0, 0, p => MaxPool(p, new Pool2dGeometry(3, 5, 7, 9, 2, 2, 2, 2, 0, 0))),
         new("avg-pool2d", 1e-6, 1e-5, p => AvgPool(p, new Pool2dGeometry(2, 3, 7, 9, 3, 3, 2, 2, 1, 1))),
         new("avg-pool2d-random", 1e-6, 1e-5, p => AvgPool(p, RandomPool(p.Rng))),
         new("global-avg-pool", 1e-6, 1e-5, GlobalAvgPool),

@@ -16,6 +16,15 @@ public sealed partial class CpuBackend
         {
             var plane = x.AsSpan(item * inPlane, inPlane);
             var target = y.AsSpan(item * outPlane, outPlane);
+            if (IsTwoByTwo(g))
+            {
+                for (int p = 0; p < g.P; p++)
+                {
+                    for (int q = 0; q < g.Q; q++)
+                        target[p * g.Q + q] = plane[TwoByTwoArgMax(plane, g.W, p, q)];
+                }
+                return;
+            }
             for (int p = 0; p < g.P; p++)
             {
                 for (int q = 0; q < g.Q; q++)
@@ -36,12 +45,38 @@ public sealed partial class CpuBackend
             var gradPlane = dx.AsSpan(item * inPlane, inPlane);
             var gradWindow = dy.AsSpan(item * outPlane, outPlane);
             gradPlane.Clear();
+            bool twoByTwo = IsTwoByTwo(g);
             for (int p = 0; p < g.P; p++)
             {
                 for (int q = 0; q < g.Q; q++)
-                    gradPlane[WindowArgMax(plane, g, p, q)] += gradWindow[p * g.Q + q];
+                {
+                    int index = twoByTwo ? TwoByTwoArgMax(plane, g.W, p, q) : WindowArgMax(plane, g, p, q);
+                    gradPlane[index] += gradWindow[p * g.Q + q];
+                }
             }
         });
+    }
+
+    /// <summary>The 2×2, stride-2, unpadded window of every AlexNet-FM pool, which takes a branch-light path.</summary>
+    private static bool IsTwoByTwo(in Pool2dGeometry g) =>
+        g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0;
+
+    /// <summary>
+    /// Index of the first maximum of the 2×2 window (p, q) in row-major order, the same element that
+    /// <see cref="WindowArgMax"/> picks.
+    /// </summary>
+    private static int TwoByTwoArgMax(ReadOnlySpan<float> plane, int width, int p, int q)
+    {
+        int best = 2 * p * width + 2 * q;
+        int candidate = best + 1;
+        if (plane[candidate] > plane[best])
+            best = candidate;
+        candidate = 2 * p * width + width + 2 * q;
+        if (plane[candidate] > plane[best])
+            best = candidate;
+        if (plane[candidate + 1] > plane[best])
+            best = candidate + 1;
+        return best;
     }
 
     /// <summary>Index in the plane of the first maximum of window (p, q), skipping padded positions.</summary>
@@ -83,6 +118,15 @@ public sealed partial class CpuBackend
         {
             var plane = x.AsSpan(item * inPlane, inPlane);
             var target = y.AsSpan(item * outPlane, outPlane);
+            if (IsTwoByTwo(g))
+            {
+                for (int p = 0; p < g.P; p++)
+                {
+                    for (int q = 0; q < g.Q; q++)
+                        target[p * g.Q + q] = plane[TwoByTwoArgMax(plane, g.W, p, q)];
+                }
+                return;
+            }
             for (int p = 0; p < g.P; p++)
             {
                 for (int q = 0; q < g.Q; q++)
