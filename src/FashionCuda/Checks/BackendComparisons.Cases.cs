@@ -35,6 +35,7 @@ public static partial class BackendComparisons
         new("max-pool2d-2x2", 0, 0, p => MaxPool(p, new Pool2dGeometry(3, 5, 7, 9, 2, 2, 2, 2, 0, 0))),
         new("avg-pool2d", 1e-6, 1e-5, p => AvgPool(p, new Pool2dGeometry(2, 3, 7, 9, 3, 3, 2, 2, 1, 1))),
         new("avg-pool2d-random", 1e-6, 1e-5, p => AvgPool(p, RandomPool(p.Rng))),
+        new("avg-pool2d-2x2", 1e-6, 1e-5, p => AvgPool(p, new Pool2dGeometry(3, 5, 7, 9, 2, 2, 2, 2, 0, 0))),
         new("global-avg-pool", 1e-6, 1e-5, GlobalAvgPool),
         new("global-max-pool", 0, 0, GlobalMaxPool),
         new("channel-mean", 1e-6, 1e-5, ChannelMean),

@@ -118,15 +118,6 @@ public sealed partial class CpuBackend
         {
             var plane = x.AsSpan(item * inPlane, inPlane);
             var target = y.AsSpan(item * outPlane, outPlane);
-            if (IsTwoByTwo(g))
-            {
-                for (int p = 0; p < g.P; p++)
-                {
-                    for (int q = 0; q < g.Q; q++)
-                        target[p * g.Q + q] = plane[TwoByTwoArgMax(plane, g.W, p, q)];
-                }
-                return;
-            }
             for (int p = 0; p < g.P; p++)
             {
                 for (int q = 0; q < g.Q; q++)
