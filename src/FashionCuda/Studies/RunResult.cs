@@ -54,6 +54,12 @@ public sealed record RunResult
     /// <summary>Test confusion matrix of the selected epoch; rows are true classes, columns predicted ones.</summary>
     public required int[][] Confusion { get; init; }
 
+    /// <summary>
+    /// Class names of the confusion matrix's rows and columns; null in results.json files written before the
+    /// names were recorded, which were all Fashion-MNIST runs.
+    /// </summary>
+    public string[]? ClassNames { get; init; }
+
     /// <summary>The resolved training config, as <see cref="TrainConfig.ToJson"/> writes it.</summary>
     public required JsonObject Config { get; init; }
 

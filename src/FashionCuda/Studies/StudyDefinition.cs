@@ -18,7 +18,9 @@ public sealed record StudyRun(StudyArm Arm, int Seed, TrainConfig Config)
 /// <summary>
 /// A study file (<c>studies/*.json</c>): a base training config, the seeds, the arms whose overrides are
 /// deep-merged over the base, and a <c>quick</c> section that <c>--quick</c> merges over every arm to make a
-/// smoke test. Object values merge key by key; any other value, lists and null included, replaces the base value.
+/// smoke test. Object values merge key by key, null removes the key from the merged config, and any other value,
+/// lists included, replaces the base value. A relative <c>data.path</c> is resolved against the study file's
+/// folder, as <see cref="TrainConfig.Load"/> resolves it against a config file's folder.
 /// </summary>
 /// <example>
 /// <code>
@@ -31,7 +33,7 @@ public sealed partial class StudyDefinition
 {
     private StudyDefinition(string name, string description, JsonObject baseConfig, IReadOnlyList<int> seeds,
         IReadOnlyList<StudyArm> arms, string baseline, IReadOnlyList<int> quickSeeds, JsonObject quickOverrides,
-        string source)
+        string source, string? baseDirectory)
     {
         Name = name;
         Description = description;
@@ -42,6 +44,7 @@ public sealed partial class StudyDefinition
         QuickSeeds = quickSeeds;
         QuickOverrides = quickOverrides;
         Source = source;
+        BaseDirectory = baseDirectory;
     }
 
     public string Name { get; }
@@ -67,9 +70,18 @@ public sealed partial class StudyDefinition
     /// <summary>File the study was read from, for messages.</summary>
     public string Source { get; }
 
+    /// <summary>Folder that relative data paths are resolved against; null leaves them as written.</summary>
+    public string? BaseDirectory { get; }
+
     /// <summary>Reads a study file; every problem is a <see cref="ConfigException"/> naming the file and JSON path.</summary>
     public static StudyDefinition Load(string path)
     {
+        if (Directory.Exists(path))
+            throw new ConfigException(
+                $"Study '{path}' is a folder; pass the study's JSON file, e.g. studies/pilot.json.");
+        if (!File.Exists(path))
+            throw new ConfigException(
+                $"Study file '{path}' not found; pass the path of a study JSON file, e.g. studies/pilot.json.");
         string json;
         try
         {
@@ -77,20 +89,22 @@ public sealed partial class StudyDefinition
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException($"Cannot read study {path}: {e.Message}");
+            throw new ConfigException($"Cannot read study '{path}': {e.Message} Check that the file is readable.");
         }
-        return Parse(json, path);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        return Parse(json, path, folder);
     }
 
     /// <summary>
     /// Parses and checks a study, including every arm's merged config for both the full and the quick run, so a
     /// typing error in the last arm fails before the first arm trains.
     /// </summary>
-    public static StudyDefinition Parse(string json, string source = "study")
+    /// <param name="baseDirectory">Folder that relative data paths are resolved against; null keeps them.</param>
+    public static StudyDefinition Parse(string json, string source = "study", string? baseDirectory = null)
     {
         try
         {
-            var study = Read(ConfigReader.Parse(json, source), source);
+            var study = Read(ConfigReader.Parse(json, source), source, baseDirectory);
             study.Plan(quick: false);
             study.Plan(quick: true);
             return study;
@@ -114,7 +128,7 @@ public sealed partial class StudyDefinition
                 if (quick)
                     merged = DeepMerge(merged, QuickOverrides);
                 merged["seed"] = seed;
-                runs.Add(new StudyRun(arm, seed, ParseArmConfig(merged, arm, armIndex, quick)));
+                runs.Add(new StudyRun(arm, seed, ResolveDataPath(ParseArmConfig(merged, arm, armIndex, quick))));
             }
             armIndex++;
         }
@@ -128,27 +142,33 @@ public sealed partial class StudyDefinition
     /// <exception cref="ArgumentException">A name is not an arm of the study.</exception>
     public StudyDefinition SelectArms(IReadOnlyCollection<string> names)
     {
+        if (names.Count == 0)
+            throw new ArgumentException(
+                $"no arm name given; list arm names separated by commas, e.g. {Arms[0].Name}. The arms of " +
+                $"study {Name} are {string.Join(", ", Arms.Select(arm => arm.Name))}.");
         var unknown = names.Where(name => Arms.All(arm => arm.Name != name)).ToList();
-        if (unknown.Count > 0 || names.Count == 0)
+        if (unknown.Count > 0)
             throw new ArgumentException(
                 $"Unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
                 $"{string.Join(", ", Arms.Select(arm => arm.Name))}.");
         var arms = Arms.Where(arm => names.Contains(arm.Name)).ToList();
         string baseline = arms.Any(arm => arm.Name == Baseline) ? Baseline : arms[0].Name;
         return new StudyDefinition(Name, Description, BaseConfig, Seeds, arms, baseline, QuickSeeds,
-            QuickOverrides, Source);
+            QuickOverrides, Source, BaseDirectory);
     }
 
     /// <summary>
     /// Returns a copy of <paramref name="target"/> with <paramref name="overrides"/> merged in: objects key by key,
-    /// recursively; every other value replaces the target's.
+    /// recursively; null removes the key, so the config's default applies; every other value replaces the target's.
     /// </summary>
     public static JsonObject DeepMerge(JsonObject target, JsonObject overrides)
     {
         var result = (JsonObject)target.DeepClone();
         foreach (var (key, value) in overrides)
         {
-            if (value is JsonObject overrideObject && result[key] is JsonObject targetObject)
+            if (value is null)
+                result.Remove(key);
+            else if (value is JsonObject overrideObject && result[key] is JsonObject targetObject)
                 result[key] = DeepMerge(targetObject, overrideObject);
             else
                 result[key] = value?.DeepClone();
@@ -156,7 +176,7 @@ public sealed partial class StudyDefinition
         return result;
     }
 
-    private static StudyDefinition Read(ConfigReader root, string source)
+    private static StudyDefinition Read(ConfigReader root, string source, string? baseDirectory)
     {
         string name = RequireName(root, "name");
         string description = root.String("description", "");
@@ -173,6 +193,11 @@ public sealed partial class StudyDefinition
             if (arms.Any(existing => existing.Name == armName))
                 throw new ConfigException($"{a.Path}.name: the arm name '{armName}' is used twice; arm names " +
                                           "name run folders, so make each one unique.");
+            if (arms.FirstOrDefault(existing => string.Equals(existing.Name, armName,
+                    StringComparison.OrdinalIgnoreCase)) is { } clash)
+                throw new ConfigException($"{a.Path}.name: the arm names '{clash.Name}' and '{armName}' differ " +
+                                          "only in case, so their run folders collide on case-insensitive file " +
+                                          "systems; rename one.");
             arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides"))));
             a.RejectUnknownKeys();
         }
@@ -191,7 +216,7 @@ public sealed partial class StudyDefinition
             RejectSeedKey(arms[i].Overrides, $"$.arms[{i}].overrides");
         RejectSeedKey(quickOverrides, "$.quick.overrides");
         return new StudyDefinition(name, description, baseConfig, seeds, arms, baseline, quickSeeds,
-            quickOverrides, source);
+            quickOverrides, source, baseDirectory);
     }
 
     private static string RequireName(ConfigReader reader, string key)
@@ -228,6 +253,13 @@ public sealed partial class StudyDefinition
     private static JsonObject ToObject(JsonElement? element) =>
         element is { } value ? JsonNode.Parse(value.GetRawText())!.AsObject() : new JsonObject();
 
+    private TrainConfig ResolveDataPath(TrainConfig config)
+    {
+        if (BaseDirectory is null || config.Data.Path is not { } path)
+            return config;
+        return config with { Data = config.Data with { Path = Path.GetFullPath(path, BaseDirectory) } };
+    }
+
     /// <summary>
     /// Parses a merged config; an error's JSON path is rewritten to the place in the study file that set the
     /// value: the quick overrides, the arm's overrides, else the base.
@@ -247,6 +279,9 @@ public sealed partial class StudyDefinition
             {
                 string path = message[..colon];
                 string rest = message[(colon + 2)..];
+                // The study sets the seed of every run, so a top-level key list must not offer it.
+                if (path.IndexOf('.', 2) < 0)
+                    rest = rest.Replace(", seed, ", ", ", StringComparison.Ordinal);
                 string located = Locate(path, arm, armIndex, quick);
                 throw new ConfigException($"{located}: {rest} ({where})");
             }

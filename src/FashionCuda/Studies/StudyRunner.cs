@@ -7,6 +7,11 @@ using FashionCuda.Training;
 namespace FashionCuda.Studies;
 
 /// <summary>
+/// The images of a study run before its train_limit and test_limit, and the class names its checkpoints record.
+/// </summary>
+public sealed record StudyData(ImageDataset Train, ImageDataset Test, IReadOnlyList<string> ClassNames);
+
+/// <summary>
 /// Runs every arm × seed of a study, each in its own folder below <see cref="OutputDirectory"/> with the files
 /// <c>train</c> writes plus <c>results.json</c>. A run whose results.json exists for the same config is skipped,
 /// so a rerun continues an interrupted study. Any other run, half-finished ones included, is trained from the
@@ -15,21 +20,29 @@ namespace FashionCuda.Studies;
 public sealed class StudyRunner
 {
     private readonly IBackend backend;
-    private readonly ImageDataset train;
-    private readonly ImageDataset test;
+    private readonly Func<TrainConfig, StudyData> loadData;
 
-    /// <param name="train">The whole training set; each run applies its own train_limit and validation split.</param>
-    /// <param name="test">The whole test set; each run applies its own test_limit.</param>
+    /// <param name="loadData">
+    /// Returns the data a run's config names (its <c>data</c> section, and for a photo folder split by seed the
+    /// seed). It is called once per trained run, so it may cache; each run applies its own train_limit,
+    /// test_limit and validation split to what it returns.
+    /// </param>
     public StudyRunner(StudyDefinition study, bool quick, string outputDirectory, IBackend backend,
-        ImageDataset train, ImageDataset test)
+        Func<TrainConfig, StudyData> loadData)
     {
         Study = study;
         Quick = quick;
         OutputDirectory = outputDirectory;
         this.backend = backend;
-        this.train = train;
-        this.test = test;
+        this.loadData = loadData;
         Runs = study.Plan(quick);
+    }
+
+    /// <summary>Trains every run on the same images, named as the Fashion-MNIST classes.</summary>
+    public StudyRunner(StudyDefinition study, bool quick, string outputDirectory, IBackend backend,
+        ImageDataset train, ImageDataset test)
+        : this(study, quick, outputDirectory, backend, _ => new StudyData(train, test, FashionMnist.ClassNames))
+    {
     }
 
     public StudyDefinition Study { get; }
@@ -79,22 +92,25 @@ public sealed class StudyRunner
         // A results.json from another config or a damaged one must not survive a run that stops early.
         File.Delete(Path.Combine(directory, RunResult.FileName));
         var config = run.Config;
-        var runTrain = config.TrainLimit > 0 ? train.Take(config.TrainLimit) : train;
-        var runTest = config.TestLimit > 0 ? test.Take(config.TestLimit) : test;
-        AtomicFile.WriteText(Path.Combine(directory, "config.json"), config.ToJson() + "\n");
-
+        var data = loadData(config);
+        var runTrain = config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train;
+        var runTest = config.TestLimit > 0 ? data.Test.Take(config.TestLimit) : data.Test;
         var trainer = new Trainer(config, backend, runTrain, runTest);
-        long flops = ModelSummary.Trace(trainer.Model, [1, 1, runTrain.Height, runTrain.Width]).Sum(r => r.Flops);
+        // The trainer's config has the model's input shape and class count taken from the data, so eval and
+        // predict rebuild the same network from the files.
+        AtomicFile.WriteText(Path.Combine(directory, "config.json"), trainer.Config.ToJson() + "\n");
+        long flops = ModelSummary.Trace(trainer.Model, [1, runTrain.Channels, runTrain.Height, runTrain.Width])
+            .Sum(r => r.Flops);
         var selection = new EpochSelection();
         trainer.EpochCompleted += metrics =>
         {
             MetricsFiles.Write(directory, trainer.History);
-            Checkpoint.Save(Path.Combine(directory, Checkpoint.FileName), trainer.Model, config,
-                FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+            Checkpoint.Save(Path.Combine(directory, Checkpoint.FileName), trainer.Model, trainer.Config,
+                data.ClassNames, trainer.Normalization);
             if (selection.Offer(metrics, trainer.LastTestEvaluation!) && metrics.ValidationAccuracy is not null)
             {
-                Checkpoint.Save(Path.Combine(directory, BestCheckpointFileName), trainer.Model, config,
-                    FashionMnist.ClassNames, trainer.Normalization.Mean, trainer.Normalization.Std);
+                Checkpoint.Save(Path.Combine(directory, BestCheckpointFileName), trainer.Model, trainer.Config,
+                    data.ClassNames, trainer.Normalization);
             }
             EpochCompleted?.Invoke(run, metrics);
         };
@@ -122,6 +138,7 @@ public sealed class StudyRunner
             ValidationImages = trainer.Validation?.Count ?? 0,
             TestImages = runTest.Count,
             Confusion = ToJagged(selection.Confusion!),
+            ClassNames = data.ClassNames.ToArray(),
             Config = JsonNode.Parse(config.ToJson())!.AsObject(),
             History = history.ToList(),
         };

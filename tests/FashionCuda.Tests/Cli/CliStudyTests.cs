@@ -185,6 +185,24 @@ public sealed class CliStudyQuickTests : IDisposable
     }
 
     [Fact]
+    public void Study_MissingFileNamesFix()
+    {
+        var result = CliRunner.Run(directory, "study", Path.Combine(directory, "nope.json"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: Study file '{Path.Combine(directory, "nope.json")}' not found; pass the path of a " +
+                     "study JSON file, e.g. studies/pilot.json.", result.Error.TrimEnd());
+    }
+
+    [Fact]
+    public void Study_EmptyArmListNamesArms()
+    {
+        var result = RunQuick("pilot.json", "--arms", "");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("error: --arms \"\": no arm name given; list arm names separated by commas, e.g. none. The " +
+                     "arms of study pilot are none, flip, flip-crop, flip-crop-erasing.", result.Error.TrimEnd());
+    }
+
+    [Fact]
     public void BenchLayers_PrintsRowPerLayer()
     {
         var result = CliRunner.Run(directory, "bench", "--layers", "--width", "2", "--batch", "4", "--steps", "1",

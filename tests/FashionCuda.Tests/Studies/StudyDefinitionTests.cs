@@ -52,7 +52,7 @@ public class StudyDefinitionTests
     }
 
     [Fact]
-    public void DeepMerge_MergesObjectsReplacesOthers()
+    public void DeepMerge_MergesObjectsReplacesOthersRemovesNull()
     {
         var target = JsonNode.Parse("""{ "a": { "x": 1, "y": 2 }, "list": [1, 2], "keep": true, "gone": {"z": 1} }""")!
             .AsObject();
@@ -62,8 +62,7 @@ public class StudyDefinitionTests
         Assert.Equal(3, (int)merged["a"]!["y"]!);
         Assert.Equal("[9]", merged["list"]!.ToJsonString());
         Assert.True((bool)merged["keep"]!);
-        Assert.True(merged.ContainsKey("gone"));
-        Assert.Null(merged["gone"]);
+        Assert.False(merged.ContainsKey("gone"));
         Assert.Equal(5, (int)merged["new"]!);
         Assert.Equal(2, (int)target["a"]!["y"]!);
     }
@@ -84,6 +83,7 @@ public class StudyDefinitionTests
     [InlineData("""{ "name": "s", "base": [], "arms": [ { "name": "a" } ] }""", "$.base: expected an object")]
     [InlineData("""{ "name": "s", "arms": [ { "name": "a", "overrides": 3 } ] }""", "$.arms[0].overrides: expected an object")]
     [InlineData("""{ "name": "s", "arms": [ { "name": "a" } ], "quick": { "bogus": 1 } }""", "$.quick.bogus: unknown key")]
+    [InlineData("""{ "name": "s", "arms": [ { "name": "flip" }, { "name": "Flip" } ] }""", "$.arms[1].name: the arm names 'flip' and 'Flip' differ only in case")]
     public void Parse_RejectsBadStudyWithPath(string json, string expected)
     {
         var error = Reject(json);
@@ -116,6 +116,67 @@ public class StudyDefinitionTests
             """);
         Assert.Contains("$.quick.overrides.train_limit: -5 is out of range", error.Message);
         Assert.Contains("with the quick overrides", error.Message);
+    }
+
+    [Fact]
+    public void Plan_NullOverrideRemovesBaseKey()
+    {
+        var runs = StudyDefinition.Parse("""
+            { "name": "s", "base": { "model": { "name": "alexnet-fm", "width": 2, "hidden": 16 } },
+              "arms": [ { "name": "alexnet" },
+                        { "name": "resnet", "overrides": { "model": { "name": "resnet-narrow", "hidden": null } } } ] }
+            """, "demo.json").Plan(quick: false);
+        Assert.Equal(16, runs[0].Config.Model.AlexNet.HiddenFeatures);
+        Assert.Equal("resnet-narrow", runs[1].Config.Model.Name);
+    }
+
+    [Fact]
+    public void Parse_QuickUnknownKeyListOmitsSeed()
+    {
+        var error = Reject("""
+            { "name": "s", "arms": [ { "name": "a" } ], "quick": { "overrides": { "epochz": 1 } } }
+            """);
+        Assert.Contains("$.quick.overrides.epochz: unknown key; allowed keys here are", error.Message);
+        Assert.Contains("schedule, test_limit", error.Message);
+        Assert.DoesNotContain("seed", error.Message);
+    }
+
+    [Fact]
+    public void Load_ResolvesDataPathAgainstStudyFolder()
+    {
+        string folder = Directory.CreateTempSubdirectory("fashioncuda-study-path-").FullName;
+        try
+        {
+            string file = Path.Combine(folder, "photo.json");
+            File.WriteAllText(file, """
+                { "name": "s", "base": { "data": { "kind": "folder", "path": "photos" } },
+                  "arms": [ { "name": "a" }, { "name": "b", "overrides": { "data": { "path": "/abs/list.csv" } } } ] }
+                """);
+            var runs = StudyDefinition.Load(file).Plan(quick: false);
+            Assert.Equal(Path.Combine(folder, "photos"), runs[0].Config.Data.Path);
+            Assert.Equal("/abs/list.csv", runs[1].Config.Data.Path);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_MissingFileNamesFix()
+    {
+        var error = Assert.Throws<ConfigException>(() => StudyDefinition.Load("no-such-study.json"));
+        Assert.Equal("Study file 'no-such-study.json' not found; pass the path of a study JSON file, e.g. " +
+                     "studies/pilot.json.", error.Message);
+    }
+
+    [Fact]
+    public void SelectArms_EmptyListNamesArms()
+    {
+        var error = Assert.Throws<ArgumentException>(
+            () => StudyDefinition.Parse(Valid, "demo.json").SelectArms([]));
+        Assert.Contains("no arm name given", error.Message);
+        Assert.Contains("plain, wide-flip", error.Message);
     }
 
     [Fact]
