@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using FashionCuda.Backends;
 using FashionCuda.Backends.Cpu;
 using FashionCuda.Backends.Cuda;
@@ -39,7 +40,8 @@ public static class Common
     public static Option<string?> DataOption() => new("--data")
     {
         Description = "Folder with the Fashion-MNIST IDX files; default: data/fashion-mnist, then " +
-                      FashionMnist.SystemDirectory + ".",
+                      FashionMnist.SystemDirectory + ". With a config whose data.kind is folder, the photo " +
+                      "folder or CSV list that replaces data.path.",
     };
 
     /// <summary>Creates the backend a <c>--device</c> value names.</summary>
@@ -62,9 +64,46 @@ public static class Common
         catch (Exception e) when (e is CudaLibraryNotFoundException or CudaException or DllNotFoundException)
         {
             throw new UserException(
-                $"--device cuda: the CUDA backend is not usable here. {e.Message} Run 'fashioncuda devices' " +
-                "for details, or use --device cpu.");
+                $"--device cuda: the CUDA backend is not usable here: {FirstLine(e.Message)} Run " +
+                "'fashioncuda devices' for details, or use --device cpu.");
         }
+    }
+
+    /// <summary>
+    /// Returns the first line of a message that lists details on the lines below it, without a trailing
+    /// "Looked in:", ending in a full stop.
+    /// </summary>
+    private static string FirstLine(string message)
+    {
+        string line = message.Split('\n', 2)[0].Trim();
+        const string listIntro = "Looked in:";
+        if (line.EndsWith(listIntro, StringComparison.Ordinal))
+            line = line[..^listIntro.Length].TrimEnd();
+        return line.EndsWith('.') ? line : line + ".";
+    }
+
+    /// <summary>
+    /// Joins the lines of a multi-line message into one, so every error is a single "error:" line: after a
+    /// colon or a full stop with a space, before a capital letter with a full stop, otherwise with a semicolon.
+    /// </summary>
+    public static string OneLine(string message)
+    {
+        var lines = message.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
+        if (lines.Count == 0)
+            return message.Trim();
+        var joined = new System.Text.StringBuilder(lines[0]);
+        foreach (string line in lines.Skip(1))
+        {
+            char last = joined[^1];
+            if (last is ':' or '.' or ';' or '!' or '?')
+                joined.Append(' ');
+            else if (char.IsUpper(line[0]))
+                joined.Append(". ");
+            else
+                joined.Append("; ");
+            joined.Append(line);
+        }
+        return joined.ToString();
     }
 
     /// <summary>The CUDA backend when the probe finds a usable GPU, else the CPU backend; says which on stderr.</summary>
@@ -90,9 +129,16 @@ public static class Common
         }
         catch (Exception e) when (e is UserException or ConfigException or DataFileException
                                       or CheckpointException or TrainingDivergedException
-                                      or PtxNotFoundException or CudaLibraryNotFoundException)
+                                      or PtxNotFoundException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            return ExitCodes.UsageError;
+        }
+        catch (CudaLibraryNotFoundException e)
+        {
+            Console.Error.WriteLine(
+                $"error: {FirstLine(e.Message)} Run 'fashioncuda devices' for the places searched, or use " +
+                "--device cpu.");
             return ExitCodes.UsageError;
         }
         catch (OperationCanceledException)
@@ -104,7 +150,7 @@ public static class Common
         {
             // Files are written through a temporary file and a rename, so what was complete before is intact.
             Console.Error.WriteLine(
-                $"error: {e.Message.TrimEnd('.')}. Check that the output folder is writable, that no folder " +
+                $"error: {OneLine(e.Message).TrimEnd('.')}. Check that the output folder is writable, that no folder " +
                 "stands where a result file goes, and that the disk has space; files written before are intact.");
             return ExitCodes.UsageError;
         }
@@ -116,6 +162,10 @@ public static class Common
             return ExitCodes.UsageError;
         }
     }
+
+    /// <summary>Returns the count with the noun, plural unless the count is 1: "1 epoch", "2 epochs".</summary>
+    public static string Plural(int count, string noun) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
 
     /// <summary>Creates <paramref name="directory"/> and proves it writable, or raises a <see cref="UserException"/>.</summary>
     public static string PrepareOutputDirectory(string directory)
@@ -139,6 +189,27 @@ public static class Common
             throw new UserException(
                 $"Cannot write to output folder '{directory}': {e.Message} Pass --out with a writable folder.");
         }
+    }
+
+    /// <summary>Files that <c>train</c> writes into a run folder, the resumable state first.</summary>
+    private static readonly string[] RunFiles =
+        [RunCheckpoint.StateFileName, Checkpoint.FileName, "metrics.json", "metrics.csv", "config.json"];
+
+    /// <summary>
+    /// Raises a <see cref="UserException"/> when <paramref name="directory"/> holds a file of an earlier run, so a
+    /// new run cannot overwrite a finished or partial one.
+    /// </summary>
+    public static void RequireFreshRunFolder(string directory)
+    {
+        string? found = RunFiles.FirstOrDefault(name => File.Exists(Path.Combine(directory, name)));
+        if (found is null)
+            return;
+        string resume = File.Exists(Path.Combine(directory, RunCheckpoint.StateFileName))
+            ? $"continue it with 'fashioncuda train --resume {directory}', or "
+            : "";
+        throw new UserException(
+            $"--out {directory}: the folder already holds a run ({found}); {resume}pass another --out to start " +
+            "a new one.");
     }
 
     /// <summary>Loads Fashion-MNIST from the search path, trimmed to the config's limits.</summary>

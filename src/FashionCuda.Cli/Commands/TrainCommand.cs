@@ -60,6 +60,7 @@ public static class TrainCommand
         var (train, test) = (data.Train, data.Test);
         string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
             Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
+        if (resumeDirectory is null) Common.RequireFreshRunFolder(runDirectory);
 
         var trainer = new Trainer(config, backend, train, test);
         if (resumeState is not null)
