@@ -19,10 +19,15 @@ public static class ImageGrid
     private const int Margin = 8;
     private const int TitleHeight = 28;
     private const int LineHeight = 14;
+    private const int ScaleWidth = 160;
+    private const int ScaleRowHeight = 9;
+    private const int ScaleHeight = 2 * ScaleRowHeight + LineHeight + Margin;
 
     /// <summary>
     /// Writes the tiles in rows of <paramref name="columns"/>, each picture scaled by <paramref name="scale"/>
-    /// with nearest-neighbour sampling, so single pixels of a 3×3 filter stay visible.
+    /// with nearest-neighbour sampling, so single pixels of a 3×3 filter stay visible. When a tile has an
+    /// overlay, a colour scale of the overlay (gate 0 to 1) goes under the title and each such tile's caption
+    /// gets the overlay's value range.
     /// </summary>
     /// <returns>The width and height of the PNG in pixels.</returns>
     public static (int Width, int Height) Write(string path, string title, IReadOnlyList<GridTile> tiles,
@@ -37,22 +42,28 @@ public static class ImageGrid
         using var font = new SKFont(SKTypeface.Default, 12);
         using var titleFont = new SKFont(SKTypeface.Default, 15) { Embolden = true };
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        int captionLines = tiles.Max(t => t.Caption.Count);
-        float captionWidth = tiles.SelectMany(t => t.Caption).Select(line => font.MeasureText(line)).DefaultIfEmpty(0).Max();
+        var captions = tiles.Select(CaptionOf).ToList();
+        bool overlays = tiles.Any(t => t.Overlay is not null);
+        int scaleHeight = overlays ? ScaleHeight : 0;
+        int captionLines = captions.Max(c => c.Count);
+        float captionWidth = captions.SelectMany(c => c).Select(line => font.MeasureText(line)).DefaultIfEmpty(0).Max();
         int cellWidth = (int)Math.Ceiling(Math.Max(tileWidth, captionWidth)) + Margin;
         int cellHeight = tileHeight + captionLines * LineHeight + Margin;
         int titleWidth = (int)Math.Ceiling(titleFont.MeasureText(title)) + 2 * Margin;
-        int width = Math.Max(Margin + columns * cellWidth, titleWidth);
-        int height = TitleHeight + Margin + rows * cellHeight;
+        int scaleWidth = overlays ? (int)Math.Ceiling(ScaleWidth + font.MeasureText(ScaleNote)) + 4 * Margin : 0;
+        int width = Math.Max(Margin + columns * cellWidth, Math.Max(titleWidth, scaleWidth));
+        int height = TitleHeight + scaleHeight + Margin + rows * cellHeight;
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
         canvas.DrawText(title, Margin, TitleHeight - 8, SKTextAlign.Left, titleFont, ink);
+        if (overlays)
+            DrawOverlayScale(canvas, TitleHeight, font, ink);
         for (int i = 0; i < tiles.Count; i++)
         {
             int x = Margin + i % columns * cellWidth;
-            int y = TitleHeight + Margin + i / columns * cellHeight;
+            int y = TitleHeight + scaleHeight + Margin + i / columns * cellHeight;
             var tile = tiles[i];
             using (var bitmap = ToBitmap(tile))
             {
@@ -60,8 +71,8 @@ public static class ImageGrid
                 using var image = SKImage.FromBitmap(bitmap);
                 canvas.DrawImage(image, destination, new SKSamplingOptions(SKFilterMode.Nearest));
             }
-            for (int line = 0; line < tile.Caption.Count; line++)
-                canvas.DrawText(tile.Caption[line], x, y + tileHeight + (line + 1) * LineHeight - 2, SKTextAlign.Left,
+            for (int line = 0; line < captions[i].Count; line++)
+                canvas.DrawText(captions[i][line], x, y + tileHeight + (line + 1) * LineHeight - 2, SKTextAlign.Left,
                     font, ink);
         }
         using var snapshot = surface.Snapshot();
@@ -69,6 +80,53 @@ public static class ImageGrid
         byte[] bytes = png.ToArray();
         Training.AtomicFile.Write(path, stream => stream.Write(bytes));
         return (width, height);
+    }
+
+    private const string ScaleNote = "gate value; top row over light pixels, bottom row over dark pixels";
+
+    /// <summary>The tile's caption, plus the overlay's value range when it has one.</summary>
+    private static IReadOnlyList<string> CaptionOf(GridTile tile)
+    {
+        if (tile.Overlay is not { Length: > 0 } overlay)
+            return tile.Caption;
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        float min = overlay.Min(), max = overlay.Max();
+        string range = min.ToString("F2", culture) == max.ToString("F2", culture)
+            ? string.Create(culture, $"gate {min:F2} everywhere")
+            : string.Create(culture, $"gate {min:F2} to {max:F2}");
+        return [.. tile.Caption, range];
+    }
+
+    /// <summary>
+    /// Draws the overlay colour for gates 0 to 1 in two rows, over a white and over a black pixel, with the
+    /// end values and a note to its right.
+    /// </summary>
+    private static void DrawOverlayScale(SKCanvas canvas, int top, SKFont font, SKPaint ink)
+    {
+        float left = Margin + font.MeasureText("0") + 4;
+        using var paint = new SKPaint();
+        for (int column = 0; column < ScaleWidth; column++)
+        {
+            float gate = column / (float)(ScaleWidth - 1);
+            paint.Color = Blend(255, gate);
+            canvas.DrawRect(left + column, top, 1, ScaleRowHeight, paint);
+            paint.Color = Blend(0, gate);
+            canvas.DrawRect(left + column, top + ScaleRowHeight, 1, ScaleRowHeight, paint);
+        }
+        using var frame = new SKPaint { Color = SKColors.Gray, Style = SKPaintStyle.Stroke };
+        canvas.DrawRect(left, top, ScaleWidth, 2 * ScaleRowHeight, frame);
+        float textY = top + ScaleRowHeight + 4;
+        canvas.DrawText("0", Margin, textY, SKTextAlign.Left, font, ink);
+        canvas.DrawText("1", left + ScaleWidth + 4, textY, SKTextAlign.Left, font, ink);
+        canvas.DrawText(ScaleNote, left + ScaleWidth + 4 + font.MeasureText("1") + 2 * Margin, textY,
+            SKTextAlign.Left, font, ink);
+    }
+
+    /// <summary>Red over a grey pixel in proportion to the gate, at most 70 % opaque so the image shows through.</summary>
+    private static SKColor Blend(byte grey, float gate)
+    {
+        float alpha = Math.Clamp(gate, 0f, 1f) * 0.7f;
+        return new SKColor((byte)(grey + (255 - grey) * alpha), (byte)(grey * (1 - alpha)), (byte)(grey * (1 - alpha)));
     }
 
     /// <summary>Rescales values linearly so their minimum becomes 0 and maximum 1 (all 0.5 when they are equal).</summary>
@@ -110,9 +168,7 @@ public static class ImageGrid
                     // Nearest overlay cell; the gate may be coarser than the image (e.g. 7×7 over 28×28).
                     int overlayRow = row * tile.OverlayHeight / tile.Height;
                     int overlayColumn = column * tile.OverlayWidth / tile.Width;
-                    float alpha = Math.Clamp(overlay[overlayRow * tile.OverlayWidth + overlayColumn], 0f, 1f) * 0.7f;
-                    color = new SKColor((byte)(grey + (255 - grey) * alpha), (byte)(grey * (1 - alpha)),
-                        (byte)(grey * (1 - alpha)));
+                    color = Blend(grey, overlay[overlayRow * tile.OverlayWidth + overlayColumn]);
                 }
                 bitmap.SetPixel(column, row, color);
             }

@@ -28,16 +28,23 @@ public static class StudyPlots
         WriteConfusion(Path.Combine(directory, ConfusionFile), best, classNames);
         return
         [
-            (LearningCurvesFile, $"Learning curves, mean over seeds: training (dashed) and {heldOut} (solid) " +
-                                 "loss and accuracy per epoch."),
+            (LearningCurvesFile, $"Learning curves, mean over seeds: training (dashed, open squares) and " +
+                                 $"{heldOut} (solid, filled circles) loss and accuracy per epoch."),
             (AccuracyFile, "Test accuracy per arm: mean over seeds, error bars ± one standard deviation."),
             (ConfusionFile, $"Test confusion matrix of the best arm ({best.Arm.Name}), summed over seeds; " +
                             "cells are counts, colour is the share of the true class."),
         ];
     }
 
-    /// <summary>Loss (left) and accuracy (right) per epoch for every arm, training dashed, held-out solid.</summary>
-    public static void WriteLearningCurves(string path, IReadOnlyList<ArmSummary> arms)
+    /// <summary>
+    /// Loss (left) and accuracy (right) per epoch for every arm: held-out solid with filled circles, training
+    /// dashed with open squares, so the two stay apart even when a run has one epoch and its lines are points.
+    /// </summary>
+    public static void WriteLearningCurves(string path, IReadOnlyList<ArmSummary> arms) =>
+        Save(path, LearningCurves(arms).Render(LearningCurvesWidth, LearningCurvesHeight));
+
+    /// <summary>Builds the plots that <see cref="WriteLearningCurves"/> draws.</summary>
+    public static Multiplot LearningCurves(IReadOnlyList<ArmSummary> arms)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
@@ -46,69 +53,86 @@ public static class StudyPlots
         var accuracy = multiplot.GetPlot(1);
         var palette = new ScottPlot.Palettes.Category10();
         bool validation = true;
+        int maxEpochs = 1;
         for (int i = 0; i < arms.Count; i++)
         {
             var curve = arms[i].Curve();
             validation &= curve.HeldOutIsValidation;
+            maxEpochs = Math.Max(maxEpochs, curve.TrainLoss.Length);
             var color = palette.GetColor(i);
             double[] epochs = Enumerable.Range(1, curve.TrainLoss.Length).Select(e => (double)e).ToArray();
-            AddLine(loss, epochs, curve.HeldOutLoss, color, arms[i].Arm.Name, dashed: false);
-            AddLine(loss, epochs, curve.TrainLoss, color, null, dashed: true);
-            AddLine(accuracy, epochs, curve.HeldOutAccuracy, color, arms[i].Arm.Name, dashed: false);
-            AddLine(accuracy, epochs, curve.TrainAccuracy, color, null, dashed: true);
+            AddLine(loss, epochs, curve.HeldOutLoss, color, arms[i].Arm.Name, training: false);
+            AddLine(loss, epochs, curve.TrainLoss, color, null, training: true);
+            AddLine(accuracy, epochs, curve.HeldOutAccuracy, color, arms[i].Arm.Name, training: false);
+            AddLine(accuracy, epochs, curve.TrainAccuracy, color, null, training: true);
         }
         string heldOut = validation ? "validation" : "test";
-        loss.Title($"Loss (solid: {heldOut}, dashed: training)");
+        loss.Title($"Loss ({heldOut} and training)");
         loss.XLabel("epoch");
         loss.YLabel("cross-entropy loss");
-        accuracy.Title($"Accuracy (solid: {heldOut}, dashed: training)");
+        accuracy.Title($"Accuracy ({heldOut} and training)");
         accuracy.XLabel("epoch");
         accuracy.YLabel("accuracy");
         loss.HideLegend();
+        accuracy.Legend.ManualItems.Add(StyleKey($"{heldOut}: solid, filled circles", training: false));
+        accuracy.Legend.ManualItems.Add(StyleKey("training: dashed, open squares", training: true));
         accuracy.ShowLegend(Edge.Right);
         foreach (var plot in new[] { loss, accuracy })
+        {
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        Save(path, multiplot.Render(LearningCurvesWidth, LearningCurvesHeight));
+            plot.Axes.SetLimitsX(0.5, maxEpochs + 0.5);
+        }
+        return multiplot;
     }
 
-    /// <summary>One bar per arm: mean test accuracy with ± one standard deviation (none with a single seed).</summary>
-    public static void WriteAccuracyBars(string path, IReadOnlyList<ArmSummary> arms)
+    /// <summary>
+    /// One horizontal bar per arm, first arm at the top, from zero: mean test accuracy with ± one standard
+    /// deviation (no whisker with a single seed). Arm names sit on the left axis, so long names never overlap,
+    /// and each "mean ± std" label sits right of its whisker.
+    /// </summary>
+    public static void WriteAccuracyBars(string path, IReadOnlyList<ArmSummary> arms) =>
+        Save(path, AccuracyBars(arms).GetImage(AccuracyWidth, AccuracyHeight));
+
+    /// <summary>Builds the plot that <see cref="WriteAccuracyBars"/> draws.</summary>
+    public static Plot AccuracyBars(IReadOnlyList<ArmSummary> arms)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<Bar>();
+        double labelRight = 0;
         for (int i = 0; i < arms.Count; i++)
         {
             double std = arms[i].AccuracyStandardDeviation;
+            double error = double.IsNaN(std) ? 0 : std;
+            double position = arms.Count - 1 - i;
             bars.Add(new Bar
             {
-                Position = i,
+                Position = position,
                 Value = arms[i].MeanAccuracy,
-                Error = double.IsNaN(std) ? 0 : std,
+                Error = error,
                 FillColor = palette.GetColor(i),
-                Label = StudyReport.FormatMeanStd(arms[i]),
             });
+            var label = plot.Add.Text(StudyReport.FormatMeanStd(arms[i]), arms[i].MeanAccuracy + error, position);
+            label.LabelAlignment = Alignment.MiddleLeft;
+            label.LabelFontSize = 12;
+            label.OffsetX = 6;
+            labelRight = Math.Max(labelRight, arms[i].MeanAccuracy + error);
         }
         var barPlot = plot.Add.Bars(bars);
-        barPlot.ValueLabelStyle.FontSize = 12;
-        var ticks = arms.Select((arm, i) => new Tick(i, arm.Arm.Name)).ToArray();
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
-        plot.Axes.Bottom.MajorTickStyle.Length = 0;
-        if (arms.Count > 5)
-        {
-            plot.Axes.Bottom.TickLabelStyle.Rotation = -30;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
-            plot.Axes.Bottom.MinimumSize = 120;
-        }
-        // Accuracies of different arms differ by tenths of a point, so the axis starts near the lowest bar.
-        double low = arms.Min(a => a.MeanAccuracy - (double.IsNaN(a.AccuracyStandardDeviation) ? 0 : a.AccuracyStandardDeviation));
-        double high = arms.Max(a => a.MeanAccuracy + (double.IsNaN(a.AccuracyStandardDeviation) ? 0 : a.AccuracyStandardDeviation));
-        double margin = Math.Max(0.005, (high - low) * 0.5);
-        plot.Axes.SetLimitsY(Math.Max(0, low - margin), Math.Min(1, high + margin));
-        plot.Axes.SetLimitsX(-0.6, arms.Count - 0.4);
+        barPlot.Horizontal = true;
+        var ticks = arms.Select((arm, i) => new Tick(arms.Count - 1 - i, arm.Arm.Name)).ToArray();
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        // Ticks stop at 1, the highest accuracy; the axis runs on so the labels right of the bars fit inside.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, 11).Select(t => new Tick(t / 10.0, (t / 10.0).ToString("0.0",
+                System.Globalization.CultureInfo.InvariantCulture))).ToArray());
+        // A "0.9123 ± 0.0012" label is about a quarter of the axis wide at this image size.
+        plot.Axes.SetLimitsX(0, Math.Max(1.0, labelRight + 0.27));
+        plot.Axes.SetLimitsY(-0.6, arms.Count - 0.4);
         plot.Title("Test accuracy (mean ± std over seeds)");
-        plot.YLabel("test accuracy");
-        Save(path, plot.GetImage(AccuracyWidth, AccuracyHeight));
+        plot.XLabel("test accuracy");
+        return plot;
     }
 
     /// <summary>Confusion matrix of an arm: row = true class, column = predicted, coloured by row share.</summary>
@@ -161,16 +185,28 @@ public static class StudyPlots
         Save(path, plot.GetImage(ConfusionWidth, ConfusionHeight));
     }
 
-    private static void AddLine(Plot plot, double[] xs, double[] ys, Color color, string? legend, bool dashed)
+    private static void AddLine(Plot plot, double[] xs, double[] ys, Color color, string? legend, bool training)
     {
         var line = plot.Add.Scatter(xs, ys, color);
-        line.LineWidth = dashed ? 1.5f : 2f;
-        line.MarkerSize = xs.Length > 30 ? 0 : 5;
-        if (dashed)
-            line.LinePattern = LinePattern.Dashed;
+        line.LineWidth = training ? 1.5f : 2f;
+        line.LinePattern = training ? LinePattern.Dashed : LinePattern.Solid;
+        line.MarkerShape = training ? MarkerShape.OpenSquare : MarkerShape.FilledCircle;
+        line.MarkerSize = xs.Length > 30 ? 4 : 7;
         if (legend is not null)
             line.LegendText = legend;
     }
+
+    /// <summary>A black legend entry that explains a line style rather than naming an arm.</summary>
+    private static LegendItem StyleKey(string text, bool training) => new()
+    {
+        LabelText = text,
+        LineColor = Colors.Black,
+        LineWidth = training ? 1.5f : 2f,
+        LinePattern = training ? LinePattern.Dashed : LinePattern.Solid,
+        MarkerShape = training ? MarkerShape.OpenSquare : MarkerShape.FilledCircle,
+        MarkerColor = Colors.Black,
+        MarkerSize = 7,
+    };
 
     /// <summary>Writes PNG bytes through a temporary file, so a reader never sees half an image.</summary>
     private static void Save(string path, Image image)

@@ -182,15 +182,20 @@ public static class StudyReport
             string verdict = double.IsNaN(error)
                 ? "one seed per arm cannot tell this from seed noise"
                 : Math.Abs(difference) <= 2 * error
-                    ? string.Create(CultureInfo.InvariantCulture, $"within seed noise (standard error of the difference {error:F4})")
-                    : string.Create(CultureInfo.InvariantCulture, $"larger than seed noise: {Math.Abs(difference) / error:F1} standard errors " +
-                                $"({error:F4}) {(difference > 0 ? "above" : "below")} it");
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"within seed noise (standard error of the difference {error * 100:F2} points)")
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"larger than seed noise: {Math.Abs(difference) / error:F1} standard errors " +
+                        $"({error * 100:F2} points) {(difference > 0 ? "above" : "below")} it");
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"- {arm.Arm.Name} vs {baseline.Arm.Name} (baseline): {difference * 100:+0.00;-0.00;0.00} " +
                 $"points; {verdict}."));
         }
         if (arms.Count == 1)
             text.AppendLine("- The study has one arm, so there is nothing to compare.");
+        else
+            text.AppendLine("- Differences and standard errors are in percentage points of test accuracy " +
+                            "(0.01 accuracy is 1 point).");
         text.AppendLine();
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using FashionCuda.Cli.Plots;
 using FashionCuda.Studies;
+using ScottPlot;
 
 namespace FashionCuda.Tests.Studies;
 
@@ -40,6 +41,65 @@ public sealed class StudyPlotsTests : IDisposable
             ReadPngSize(Path.Combine(directory, StudyPlots.ConfusionFile)));
         Assert.Contains("(far)", plots[2].Caption);
         Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
+    }
+
+    [Fact]
+    public void AccuracyBars_StartAtZeroLabelsBesideWhiskers()
+    {
+        var study = StudyDefinition.Parse("""
+            { "name": "p", "seeds": [1, 2], "arms": [ { "name": "base" }, { "name": "close" }, { "name": "far" } ] }
+            """, "p.json");
+        var arms = StudyReportTests.Arms(study);
+        var plot = StudyPlots.AccuracyBars(arms);
+        var limits = plot.Axes.GetLimits();
+        Assert.Equal(0, limits.Left);
+        Assert.True(limits.Right >= 1, $"the accuracy axis ends at {limits.Right}");
+        var bars = Assert.Single(plot.GetPlottables<ScottPlot.Plottables.BarPlot>());
+        Assert.True(bars.Bars.All(bar => bar.Orientation == ScottPlot.Orientation.Horizontal));
+        var labels = plot.GetPlottables<ScottPlot.Plottables.Text>().ToList();
+        Assert.Equal(arms.Count, labels.Count);
+        for (int i = 0; i < arms.Count; i++)
+        {
+            double whiskerEnd = arms[i].MeanAccuracy + arms[i].AccuracyStandardDeviation;
+            Assert.Equal(StudyReport.FormatMeanStd(arms[i]), labels[i].LabelText);
+            Assert.Equal(whiskerEnd, labels[i].Location.X, 12);
+            Assert.Equal(ScottPlot.Alignment.MiddleLeft, labels[i].LabelAlignment);
+        }
+    }
+
+    [Fact]
+    public void LearningCurves_OneEpochKeepsStylesApart()
+    {
+        var study = StudyDefinition.Parse("""{ "name": "p", "arms": [ { "name": "base" } ] }""", "p.json");
+        var one = StudyReportTests.Arms(study).Select(arm => new ArmSummary(arm.Arm,
+            arm.Runs.Select(run => run with { History = run.History.Take(1).ToList() }).ToList())).ToList();
+        var multiplot = StudyPlots.LearningCurves(one);
+        foreach (var plot in new[] { multiplot.GetPlot(0), multiplot.GetPlot(1) })
+        {
+            var lines = plot.GetPlottables<ScottPlot.Plottables.Scatter>().ToList();
+            Assert.NotEmpty(lines);
+            Assert.All(lines, line => Assert.True(line.MarkerSize > 0));
+            // Held-out lines carry the arm name in the legend; training lines have none.
+            var heldOut = lines.Where(line => !string.IsNullOrEmpty(line.LegendText)).ToList();
+            var training = lines.Where(line => string.IsNullOrEmpty(line.LegendText)).ToList();
+            Assert.NotEmpty(heldOut);
+            Assert.NotEmpty(training);
+            Assert.DoesNotContain(heldOut, line => training.Any(t => t.MarkerShape == line.MarkerShape));
+        }
+    }
+
+    [Fact]
+    public void ImageGrid_OverlayAddsScaleAndRange()
+    {
+        float[] image = Enumerable.Range(0, 16).Select(v => v / 15f).ToArray();
+        string plain = Path.Combine(directory, "plain.png");
+        string overlaid = Path.Combine(directory, "overlay.png");
+        var (_, plainHeight) = ImageGrid.Write(plain, "attention", [new GridTile(image, 4, 4, ["map"])], 1, 10);
+        var tile = new GridTile(image, 4, 4, ["map"]) { Overlay = [0.25f, 0.75f], OverlayHeight = 1, OverlayWidth = 2 };
+        var (_, overlayHeight) = ImageGrid.Write(overlaid, "attention", [tile], 1, 10);
+        Assert.Equal(overlayHeight, ReadPngSize(overlaid).Height);
+        // The colour scale and the caption line "gate 0.25 to 0.75" make the picture taller.
+        Assert.True(overlayHeight > plainHeight + 14, $"{overlayHeight} is not taller than {plainHeight} + scale");
     }
 
     [Fact]

@@ -66,7 +66,9 @@ public class StudyReportTests
         Assert.Contains("| close | 2 | 0.9080 ± 0.0057 |", report);
         Assert.Contains("| far | 2 | 0.9505 ± 0.0007 |", report);
         Assert.Contains("Highest mean test accuracy: **far**", report);
-        Assert.Contains("close vs base (baseline): +0.30 points; within seed noise", report);
+        Assert.Contains("close vs base (baseline): +0.30 points; within seed noise (standard error of the " +
+                        "difference 0.64 points)", report);
+        Assert.Contains("Differences and standard errors are in percentage points", report);
         Assert.Contains("far vs base (baseline): +4.55 points; larger than seed noise", report);
         Assert.Contains("![Accuracy bars](accuracy.png)", report);
         Assert.Contains("| far | 2 | 3 | 0.9510 | 0.9510 | 0.9510 | `far/seed-2` |", report);
