@@ -66,6 +66,9 @@ public static class BenchCommand
             throw new UserException($"--steps {steps}: time at least 1 step.");
         if (warmup < 0)
             throw new UserException($"--warmup {warmup}: use 0 or more warm-up steps.");
+        if (layers && onnx)
+            throw new UserException("--layers and --onnx: per-layer timing covers the engine only; run bench " +
+                                    "--onnx and bench --layers separately.");
         var backend = Common.CreateBackend(device);
         var config = new TrainConfig { Model = new ModelConfig { Name = modelName, Width = width } };
         var rng = new Rng(7);

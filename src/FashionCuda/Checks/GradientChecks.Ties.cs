@@ -12,10 +12,10 @@ public static partial class GradientChecks
 {
     private static IEnumerable<CheckResult> CheckTies(Rng rng, string op)
     {
-        yield return CheckMaxPoolTie(rng, op, "max-pool-2d", value: 0.25, new Pool2dGeometry(N: 1, C: 2, H: 4, W: 4,
+        yield return CheckMaxPoolTie(rng, op, "max-pool2d", value: 0.25, new Pool2dGeometry(N: 1, C: 2, H: 4, W: 4,
             KernelH: 2, KernelW: 2, StrideH: 2, StrideW: 2, PadH: 0, PadW: 0));
         // A negative value would lose to zero padding if padded positions took part in the max.
-        yield return CheckMaxPoolTie(rng, op, "max-pool-2d-padded", value: -0.25, new Pool2dGeometry(N: 1, C: 2, H: 5,
+        yield return CheckMaxPoolTie(rng, op, "max-pool2d-padded", value: -0.25, new Pool2dGeometry(N: 1, C: 2, H: 5,
             W: 5, KernelH: 3, KernelW: 3, StrideH: 3, StrideW: 3, PadH: 1, PadW: 1));
         yield return CheckGlobalMaxPoolTie(rng, op);
         yield return CheckChannelMaxTie(rng, op);
