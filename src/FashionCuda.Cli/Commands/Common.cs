@@ -196,8 +196,8 @@ public static class Common
         [RunCheckpoint.StateFileName, Checkpoint.FileName, "metrics.json", "metrics.csv", "config.json"];
 
     /// <summary>
-    /// Raises a <see cref="UserException"/> when <paramref name="directory"/> holds a file of an earlier run, so a
-    /// new run cannot overwrite a finished or partial one.
+    /// Raises a <see cref="UserException"/> when <paramref name="directory"/> contains a file of an earlier run, so
+    /// a new run cannot overwrite a finished or partial one.
     /// </summary>
     public static void RequireFreshRunFolder(string directory)
     {
@@ -208,7 +208,7 @@ public static class Common
             ? $"continue it with 'fashioncuda train --resume {directory}', or "
             : "";
         throw new UserException(
-            $"--out {directory}: the folder already holds a run ({found}); {resume}pass another --out to start " +
+            $"--out {directory}: the folder already contains a run ({found}); {resume}pass another --out to start " +
             "a new one.");
     }
 

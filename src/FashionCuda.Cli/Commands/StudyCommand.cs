@@ -152,7 +152,7 @@ public static class StudyCommand
     /// <summary>
     /// Loads run data through <see cref="DataSource"/>, as <c>train</c> does, without the run's limits. It keeps
     /// the latest set, so consecutive runs with the same data section (and, for a photo folder, the same split
-    /// seed) load it once, and memory holds one dataset at a time.
+    /// seed) load it once, and only one dataset is in memory at a time.
     /// </summary>
     private sealed class RunDataLoader(string? dataOverride)
     {

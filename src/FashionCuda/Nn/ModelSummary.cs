@@ -10,9 +10,9 @@ public static class ModelSummary
 
     /// <summary>
     /// Runs a zero input of <paramref name="inputShape"/> in evaluation mode and records every leaf layer call.
-    /// A module called more than once in a forward pass (the MLP that CBAM shares between its average and max
-    /// branches, the ReLU of a ResNet block) gets one row per call, named "NAME (2nd call)" and so on, with its
-    /// parameters counted on the first call only, so the rows add up to the model's parameter count.
+    /// A module called more than once in a forward pass, such as the MLP that CBAM shares between its average and
+    /// max branches, gets one row per call, named "NAME (2nd call)" and so on. Its parameters count on the first
+    /// call only, so the rows add up to the model's parameter count.
     /// </summary>
     public static List<Row> Trace(Module model, int[] inputShape)
     {

@@ -42,7 +42,7 @@ public sealed class CliRunFolderTests : IDisposable
 
         var second = CliRunner.Run(directory, "train", "--config", config, "--data", CliRunner.EmbeddedData(),
             "--out", run);
-        AssertOneLineError(second, "already holds a run (training-state.safetensors)", $"--resume {run}",
+        AssertOneLineError(second, "already contains a run (training-state.safetensors)", $"--resume {run}",
             "another --out");
         Assert.Equal(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
     }
@@ -55,7 +55,7 @@ public sealed class CliRunFolderTests : IDisposable
         File.WriteAllText(Path.Combine(run, "config.json"), "{}");
         var result = CliRunner.Run(directory, "train", "--config", WriteConfig(), "--data",
             CliRunner.EmbeddedData(), "--out", run);
-        AssertOneLineError(result, "already holds a run (config.json)", "another --out");
+        AssertOneLineError(result, "already contains a run (config.json)", "another --out");
         Assert.DoesNotContain("--resume", result.Error);
     }
 

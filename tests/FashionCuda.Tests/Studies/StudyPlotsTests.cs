@@ -71,9 +71,9 @@ public sealed class StudyPlotsTests : IDisposable
     public void LearningCurves_OneEpochKeepsStylesApart()
     {
         var study = StudyDefinition.Parse("""{ "name": "p", "arms": [ { "name": "base" } ] }""", "p.json");
-        var one = StudyReportTests.Arms(study).Select(arm => new ArmSummary(arm.Arm,
+        var oneEpoch = StudyReportTests.Arms(study).Select(arm => new ArmSummary(arm.Arm,
             arm.Runs.Select(run => run with { History = run.History.Take(1).ToList() }).ToList())).ToList();
-        var multiplot = StudyPlots.LearningCurves(one);
+        var multiplot = StudyPlots.LearningCurves(oneEpoch);
         foreach (var plot in new[] { multiplot.GetPlot(0), multiplot.GetPlot(1) })
         {
             var lines = plot.GetPlottables<ScottPlot.Plottables.Scatter>().ToList();
