@@ -52,7 +52,7 @@ public static class InspectCommand
         var backend = Common.CreateBackend(device);
         var loaded = Checkpoint.Load(checkpointPath, backend);
         // A Fashion-MNIST model gets the centre square of a photo, so the border test in InvertLightBackground
-        // sees the photo's own background and not the black bars that padding would add.
+        // measures the photo's own background and not the black bars that padding would add.
         var transform = loaded.Config.Data.IsFolder
             ? Predictor.TransformOf(loaded.Config)
             : Predictor.TransformOf(loaded.Config) with { Resize = ResizeMode.Crop };

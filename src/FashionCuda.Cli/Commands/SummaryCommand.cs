@@ -50,8 +50,8 @@ public static class SummaryCommand
 
     /// <summary>
     /// Returns the config with the model's input shape and class count set as <c>train</c> sets them from the data,
-    /// and a line saying where they came from. A photo folder's class count is read from its layout; when the
-    /// folder cannot be read, the config's own count is kept and the line says so.
+    /// and a line naming their source. A photo folder's class count is read from its layout. When the folder
+    /// cannot be read, the config's own count is kept and the line states that.
     /// </summary>
     private static (TrainConfig Config, string Note) ForData(TrainConfig config)
     {

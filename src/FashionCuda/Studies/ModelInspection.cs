@@ -53,9 +53,9 @@ public static class ModelInspection
 
     /// <summary>
     /// Runs one C×H×W image (CHW bytes, C = pixels / (H·W)) through <paramref name="model"/> in evaluation mode.
-    /// Feature maps are the outputs of every ReLU call with an (N, C, H, W) output, the end of each conv block; a
-    /// ReLU module called more than once per forward pass (as in a ResNet block) gets its call number appended to
-    /// its name, from "-1". Attention maps come from modules that implement <see cref="ISpatialAttentionMap"/>.
+    /// Feature maps are the outputs of every ReLU call with an (N, C, H, W) output, the end of each conv block.
+    /// A ReLU module called more than once per forward pass (as in a ResNet block) gets its call number appended
+    /// to its name, from "-1". Attention maps come from modules that implement <see cref="ISpatialAttentionMap"/>.
     /// </summary>
     public static Inspection Inspect(Module model, Normalization normalization, ReadOnlySpan<byte> pixels,
         int height, int width, int top = 5)
