@@ -75,7 +75,18 @@ public static class TrainCommand
 
         var trainer = new Trainer(config, backend, train, test);
         if (resumeState is not null)
-            trainer.Resume(resumeState);
+        {
+            // The data check in Resume names the state's data.path, which --data replaces for this run.
+            trainer.Resume(dataDirectory is null
+                ? resumeState
+                : resumeState with
+                {
+                    Config = resumeState.Config with
+                    {
+                        Data = resumeState.Config.Data with { Path = Path.GetFullPath(dataDirectory) },
+                    },
+                });
+        }
         AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), trainer.Config.ToJson() + "\n");
         PrintHeader(trainer.Config, backend.Name, data.Description, train.Count, test.Count, trainer, runDirectory);
         trainer.EpochCompleted += metrics =>

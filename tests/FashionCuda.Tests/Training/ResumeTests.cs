@@ -173,6 +173,7 @@ public sealed class ResumeTests : IDisposable
 
         Assert.Contains(statePath, error.Message);
         Assert.Contains("truncated", error.Message);
+        Assert.Contains("start it again with 'train --config", error.Message);
     }
 
     [Fact]
