@@ -104,6 +104,9 @@ public sealed class CliResumeTests : IDisposable
     [Fact]
     public void Train_InterruptNamesTheResumeCommand()
     {
+        // NOTE: sends SIGINT with the kill command, so on Windows this test checks nothing.
+        if (OperatingSystem.IsWindows())
+            return;
         string config = WriteConfig();
         string run = Path.Combine(directory, "interrupted");
         var start = new ProcessStartInfo("dotnet")
