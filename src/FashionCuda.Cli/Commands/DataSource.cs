@@ -24,6 +24,10 @@ public static class DataSource
             return new Loaded(train, test, FashionMnist.ClassNames, source, 0);
         }
 
+        if (dataOverride is null && !File.Exists(path) && !Directory.Exists(path))
+            throw new DataFileException(path!,
+                $"Image folder {path} (data.path of the config) not found; if the photos moved, pass " +
+                "--data with their new folder or list file.");
         var options = new ImageFolderOptions
         {
             Transform = config.Data.ToTransform(),
@@ -35,7 +39,12 @@ public static class DataSource
         var trainSet = Limit(data.Train.Dataset, config.TrainLimit);
         var testSet = Limit(data.Test.Dataset, config.TestLimit);
         string cached = data.Train.FromCache && data.Test.FromCache ? ", decoded images read from the cache" : "";
-        string skipped = data.SkippedCount > 0 ? $", {data.SkippedCount} unreadable files skipped" : "";
+        string skipped = data.SkippedCount switch
+        {
+            0 => "",
+            1 => ", 1 unreadable file skipped",
+            _ => $", {data.SkippedCount} unreadable files skipped",
+        };
         string description =
             $"{data.Source} ({data.Layout}, {data.ClassNames.Count} classes, " +
             $"{config.Data.Channels}×{config.Data.Size}×{config.Data.Size}{cached}{skipped})";

@@ -43,7 +43,9 @@ public static class EvalCommand
         var perClass = evaluation.PerClassAccuracy();
         var table = new Table().AddColumn("class").AddColumn(new TableColumn("accuracy").RightAligned());
         for (int i = 0; i < names.Length; i++)
-            table.AddRow(Markup.Escape(names[i]), perClass[i].ToString("F4", CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(names[i]), double.IsNaN(perClass[i])
+                ? "no test images"
+                : perClass[i].ToString("F4", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         var confusion = new Table().Title("confusion matrix (rows: true class, columns: predicted)");
         confusion.AddColumn("true \\ predicted");

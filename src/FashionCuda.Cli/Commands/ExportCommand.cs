@@ -45,7 +45,8 @@ public static class ExportCommand
             ["normalization_mean"] = string.Join(",", loaded.Normalization.Means.Select(Format)),
             ["normalization_std"] = string.Join(",", loaded.Normalization.Stds.Select(Format)),
             ["preprocessing"] =
-                $"RGB or grey to {transform.Channels} channels, resize to {transform.Size}×{transform.Size} " +
+                $"RGB or grey to {(transform.Channels == 1 ? "1 channel (grey)" : $"{transform.Channels} channels (RGB)")}, " +
+                $"resize to {transform.Size}×{transform.Size} " +
                 $"keeping aspect ratio then {transform.Resize.ToString().ToLowerInvariant()}, pixel / 255, " +
                 "then (x − mean) / std per channel",
             ["config"] = loaded.Config.ToJson(),

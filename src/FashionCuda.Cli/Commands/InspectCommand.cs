@@ -2,9 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using FashionCuda.Cli.Plots;
 using FashionCuda.Data;
+using FashionCuda.Inference;
+using FashionCuda.Nn;
 using FashionCuda.Studies;
 using FashionCuda.Training;
-using SkiaSharp;
 
 namespace FashionCuda.Cli.Commands;
 
@@ -26,7 +27,8 @@ public static class InspectCommand
         };
         var image = new Option<string>("--image")
         {
-            Description = "Index of a test-set image (0-based), or a PNG or JPEG file.",
+            Description = "Index of an image of the checkpoint's test set (0-based), or an image file " +
+                          "(JPEG, PNG, BMP, GIF, WebP).",
             Required = true,
         };
         var data = Common.DataOption();
@@ -49,20 +51,26 @@ public static class InspectCommand
     {
         var backend = Common.CreateBackend(device);
         var loaded = Checkpoint.Load(checkpointPath, backend);
-        var (pixels, label, description) = LoadImage(imageArgument, dataDirectory);
-        string stem = int.TryParse(imageArgument, out _) ? imageArgument : Path.GetFileNameWithoutExtension(imageArgument);
+        // A Fashion-MNIST model gets the centre square of a photo, so the border test in InvertLightBackground
+        // measures the photo's own background and not the black bars that padding would add.
+        var transform = loaded.Config.Data.IsFolder
+            ? Predictor.TransformOf(loaded.Config)
+            : Predictor.TransformOf(loaded.Config) with { Resize = ResizeMode.Crop };
+        var (pixels, label, description) = LoadImage(imageArgument, dataDirectory, loaded, transform);
+        string stem = IsIndex(imageArgument) ? imageArgument : Path.GetFileNameWithoutExtension(imageArgument);
         string directory = Common.PrepareOutputDirectory(output ?? Path.Combine(
             Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, $"inspect-{stem}"));
 
-        var inspection = ModelInspection.Inspect(loaded.Model, new Normalization(loaded.Mean, loaded.Std), pixels,
-            ImageSize, ImageSize);
+        var inspection = ModelInspection.Inspect(loaded.Model, loaded.Normalization, pixels, transform.Size,
+            transform.Size);
+        var grey = ErrorsCommand.ToGrey(pixels, transform.Channels);
         var written = new List<string>();
         if (ModelInspection.FirstConvFilters(loaded.Model) is { } filters)
             written.Add(WriteFilters(directory, filters));
         for (int i = 0; i < inspection.Features.Count; i++)
             written.Add(WriteFeatures(directory, i, inspection.Features[i]));
         if (inspection.Attention.Count > 0)
-            written.Add(WriteAttention(directory, pixels, inspection.Attention));
+            written.Add(WriteAttention(directory, grey, transform.Size, inspection.Attention));
 
         string ClassName(int index) =>
             index < loaded.ClassNames.Length ? loaded.ClassNames[index] : index.ToString(CultureInfo.InvariantCulture);
@@ -72,76 +80,76 @@ public static class InspectCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {prediction.Probability,7:P2}  {ClassName(prediction.Class)}"));
         if (inspection.Attention.Count == 0)
-            Console.WriteLine("The model has no spatial attention (CBAM), so there is no attention map.");
+            Console.WriteLine(loaded.Model.NamedModules().Any(entry => entry.Module is Cbam)
+                ? "The model's CBAM blocks have channel attention only, so there is no spatial attention map."
+                : "The model has no CBAM blocks, so there is no spatial attention map.");
         Console.WriteLine($"Wrote {string.Join(", ", written)} to {directory}");
         return ExitCodes.Success;
     }
 
-    // NOTE: inspect feeds 1×28×28 grey images only; models built for other input sizes or colour need this
-    // to come from the checkpoint's config.
-    private const int ImageSize = 28;
+    /// <summary>Whether <c>--image</c> is a test-set index: digits only, however many.</summary>
+    private static bool IsIndex(string argument) => argument.Length > 0 && argument.All(char.IsAsciiDigit);
 
-    private static (byte[] Pixels, int? Label, string Description) LoadImage(string argument, string? dataDirectory)
+    /// <summary>
+    /// Returns test image <paramref name="argument"/> of the checkpoint's own data (Fashion-MNIST or its photo
+    /// folder, as <c>eval</c> reads it), or the image file decoded with the checkpoint's preprocessing.
+    /// </summary>
+    private static (byte[] Pixels, int? Label, string Description) LoadImage(string argument, string? dataDirectory,
+        Checkpoint.Loaded loaded, ImageTransform transform)
     {
-        if (int.TryParse(argument, NumberStyles.Integer, CultureInfo.InvariantCulture, out int index))
+        if (IsIndex(argument))
         {
-            var (_, test, source) = Common.LoadData(dataDirectory);
-            if (index < 0 || index >= test.Count)
+            var data = DataSource.Load(loaded.Config with { TrainLimit = 0, TestLimit = 0 }, dataDirectory);
+            var test = data.Test;
+            if (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out int index) ||
+                index >= test.Count)
                 throw new UserException(
-                    $"--image {index}: the test set in {source} has {test.Count} images; use an index from 0 to " +
-                    $"{test.Count - 1}.");
-            return (test.Image(index).ToArray(), test.Labels[index], $"test image {index} of {source}");
+                    $"--image {argument}: the test set in {data.Description} has {test.Count} images; use an " +
+                    $"index from 0 to {test.Count - 1}.");
+            return (test.Image(index).ToArray(), test.Labels[index], $"test image {index} of {data.Description}");
         }
+        if (Directory.Exists(argument))
+            throw new UserException($"--image {argument} is a folder; pass one image file or a test-set index.");
         if (!File.Exists(argument))
-            throw new UserException($"--image {argument}: no such file; pass a test-set index or a PNG or JPEG file.");
-        var (pixels, inverted) = DecodeFile(argument);
+            throw new UserException($"--image {argument}: file not found; pass a test-set index or an image file.");
+        var pixels = new byte[transform.Channels * transform.Size * transform.Size];
+        try
+        {
+            ImageFolderDecoder.Decode(argument, transform, pixels);
+        }
+        catch (ImageDecodeException e)
+        {
+            throw new UserException(
+                $"--image {argument}: {e.Message}; pass a JPEG, PNG, BMP, GIF or WebP image or a test-set index.");
+        }
+        bool inverted = !loaded.Config.Data.IsFolder && InvertLightBackground(pixels, transform.Size);
         return (pixels, null, $"{Path.GetFullPath(argument)}{(inverted ? " (inverted to a light object on dark)" : "")}");
     }
 
     /// <summary>
-    /// Decodes a PNG or JPEG with SkiaSharp into 28×28 grey bytes like Fashion-MNIST. The centre square is
-    /// scaled down and transparent pixels count as white. The picture is inverted when its border is mostly
-    /// light, because Fashion-MNIST shows light objects on black.
+    /// Inverts a grey S×S image in place when its border is mostly light, because Fashion-MNIST shows light
+    /// objects on black; returns whether it did.
     /// </summary>
-    public static (byte[] Pixels, bool Inverted) DecodeFile(string path)
+    private static bool InvertLightBackground(byte[] pixels, int size)
     {
-        using var decoded = SKBitmap.Decode(path) ?? throw new UserException(
-            $"--image {path}: the file is not a PNG or JPEG image that SkiaSharp can decode.");
-        int side = Math.Min(decoded.Width, decoded.Height);
-        var square = new SKRectI((decoded.Width - side) / 2, (decoded.Height - side) / 2,
-            (decoded.Width - side) / 2 + side, (decoded.Height - side) / 2 + side);
-        using var small = new SKBitmap(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using (var canvas = new SKCanvas(small))
-        {
-            canvas.Clear(SKColors.White);
-            using var image = SKImage.FromBitmap(decoded);
-            canvas.DrawImage(image, square, new SKRect(0, 0, ImageSize, ImageSize),
-                new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
-        }
-        var pixels = new byte[ImageSize * ImageSize];
         double border = 0;
         int borderCount = 0;
-        for (int row = 0; row < ImageSize; row++)
+        for (int row = 0; row < size; row++)
         {
-            for (int column = 0; column < ImageSize; column++)
+            for (int column = 0; column < size; column++)
             {
-                var color = small.GetPixel(column, row);
-                byte grey = (byte)Math.Round(0.299 * color.Red + 0.587 * color.Green + 0.114 * color.Blue);
-                pixels[row * ImageSize + column] = grey;
-                if (row == 0 || column == 0 || row == ImageSize - 1 || column == ImageSize - 1)
+                if (row == 0 || column == 0 || row == size - 1 || column == size - 1)
                 {
-                    border += grey;
+                    border += pixels[row * size + column];
                     borderCount++;
                 }
             }
         }
-        bool invert = border / borderCount > 127;
-        if (invert)
-        {
-            for (int i = 0; i < pixels.Length; i++)
-                pixels[i] = (byte)(255 - pixels[i]);
-        }
-        return (pixels, invert);
+        if (border / borderCount <= 127)
+            return false;
+        for (int i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)(255 - pixels[i]);
+        return true;
     }
 
     private static string WriteFilters(string directory, ConvFilters filters)
@@ -178,10 +186,10 @@ public static class InspectCommand
         return file;
     }
 
-    private static string WriteAttention(string directory, byte[] pixels, IReadOnlyList<AttentionMap> maps)
+    private static string WriteAttention(string directory, byte[] grey, int size, IReadOnlyList<AttentionMap> maps)
     {
-        var image = ImageGrid.FromBytes(pixels);
-        var tiles = maps.Select(m => new GridTile(image, ImageSize, ImageSize, [m.Module])
+        var image = ImageGrid.FromBytes(grey);
+        var tiles = maps.Select(m => new GridTile(image, size, size, [m.Module])
         {
             Overlay = m.Values,
             OverlayHeight = m.Height,

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using FashionCuda.Data;
 using FashionCuda.Models;
 using FashionCuda.Nn;
 using FashionCuda.Tensors;
@@ -21,7 +22,7 @@ public static class SummaryCommand
 
     private static int Execute(string configPath)
     {
-        var config = TrainConfig.Load(configPath);
+        var (config, dataNote) = ForData(TrainConfig.Load(configPath));
         var backend = Common.CreateBackend("cpu");
         var model = ModelFactory.Create(config, backend, new Rng(config.Seed));
         var rows = ModelSummary.Trace(model, ModelFactory.ImageShape(config.Model));
@@ -40,9 +41,43 @@ public static class SummaryCommand
         table.AddRow("total", "", "", "", parameters.ToString("N0", CultureInfo.InvariantCulture),
             flops.ToString("N0", CultureInfo.InvariantCulture));
         Console.WriteLine(config.Model.Describe());
+        Console.WriteLine(dataNote);
         AnsiConsole.Write(table);
         Console.WriteLine("FLOPs are per image for one forward pass; a multiply-add counts as 2. A row of a block " +
             "with layers inside (CBAM, BasicBlock) counts only its own pooling, gating or residual addition.");
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Returns the config with the model's input shape and class count set as <c>train</c> sets them from the data,
+    /// and a line naming their source. A photo folder's class count is read from its layout. When the folder
+    /// cannot be read, the config's own count is kept and the line states that.
+    /// </summary>
+    private static (TrainConfig Config, string Note) ForData(TrainConfig config)
+    {
+        var data = config.Data;
+        if (!data.IsFolder)
+        {
+            var mnist = config with { Model = config.Model with { InputChannels = 1, InputSize = 28, Classes = 10 } };
+            return (mnist, "input      1×28×28 Fashion-MNIST images, 10 classes");
+        }
+        string shape = $"{data.Channels}×{data.Size}×{data.Size}";
+        var model = config.Model with { InputChannels = data.Channels, InputSize = data.Size };
+        try
+        {
+            var options = new ImageFolderOptions
+            {
+                Transform = data.ToTransform(), TestFraction = data.TestFraction, SplitSeed = config.Seed,
+            };
+            int classes = ImageFolder.ReadClassNames(data.Path!, options).Count;
+            return (config with { Model = model with { Classes = classes } },
+                $"input      {shape} images from {data.Path}, {classes} classes");
+        }
+        catch (DataFileException e)
+        {
+            return (config with { Model = model },
+                $"input      {shape} images; {model.Classes} classes from the config, because the data cannot be " +
+                $"read ({e.Message.TrimEnd('.')})");
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using FashionCuda.Data;
 using FashionCuda.Training;
 using Spectre.Console;
@@ -36,9 +37,13 @@ public static class TrainCommand
     private static int Execute(string? configPath, string? dataDirectory, string? outputDirectory, string device,
         string? epochs, string? resumeDirectory)
     {
-        if ((configPath is null) == (resumeDirectory is null))
+        if (configPath is null && resumeDirectory is null)
             throw new UserException(
-                "Pass either --config FILE to start a run or --resume RUN_FOLDER to continue one, not both.");
+                "Pass --config FILE to start a run or --resume RUN_FOLDER to continue one.");
+        if (configPath is not null && resumeDirectory is not null)
+            throw new UserException(
+                "Pass either --config FILE to start a run or --resume RUN_FOLDER to continue one, not both; a " +
+                "resumed run uses the config saved in its folder.");
         if (resumeDirectory is not null && outputDirectory is not null)
             throw new UserException(
                 $"--out {outputDirectory}: a resumed run writes to its own folder; leave out --out with --resume.");
@@ -52,19 +57,37 @@ public static class TrainCommand
             config = config.WithEpochs(count);
         }
         if (resumeState is not null && resumeState.Epoch >= config.Epochs)
-            throw new UserException(
-                $"--resume {resumeDirectory}: the run already completed {resumeState.Epoch} of {config.Epochs} " +
-                "epochs; pass --epochs with a larger count to train longer.");
+        {
+            string done = Plural(resumeState.Epoch, "epoch");
+            throw new UserException(epochs is null
+                ? $"--resume {resumeDirectory}: the run already completed all {done}; pass --epochs " +
+                  $"{resumeState.Epoch + 1} or more to train longer."
+                : $"--epochs {epochs}: the run in {resumeDirectory} already completed {done}; pass --epochs " +
+                  $"{resumeState.Epoch + 1} or more to train longer.");
+        }
         var backend = Common.CreateBackend(device);
         var data = DataSource.Load(config, dataDirectory);
         var (train, test) = (data.Train, data.Test);
+        if (configPath is not null)
+            WarnAboutReplacedModelKeys(configPath, train);
         string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
             Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
         if (resumeDirectory is null) Common.RequireFreshRunFolder(runDirectory);
 
         var trainer = new Trainer(config, backend, train, test);
         if (resumeState is not null)
-            trainer.Resume(resumeState);
+        {
+            // The data check in Resume names the state's data.path, which --data replaces for this run.
+            trainer.Resume(dataDirectory is null
+                ? resumeState
+                : resumeState with
+                {
+                    Config = resumeState.Config with
+                    {
+                        Data = resumeState.Config.Data with { Path = Path.GetFullPath(dataDirectory) },
+                    },
+                });
+        }
         AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), trainer.Config.ToJson() + "\n");
         PrintHeader(trainer.Config, backend.Name, data.Description, train.Count, test.Count, trainer, runDirectory);
         trainer.EpochCompleted += metrics =>
@@ -79,13 +102,67 @@ public static class TrainCommand
             e.Cancel = true;
             cancellation.Cancel();
         };
-        RunWithProgress(trainer, cancellation.Token);
+        try
+        {
+            RunWithProgress(trainer, cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine(trainer.History.Count > 0
+                ? $"Interrupted; {runDirectory} holds the run up to its last complete epoch. Continue it with " +
+                  $"'fashioncuda train --resume {runDirectory}'."
+                : "Interrupted before the first epoch finished, so there is nothing to resume.");
+            return 130;
+        }
         var last = trainer.History[^1];
-        string skipped = data.Skipped > 0 ? $" {data.Skipped} unreadable image files were skipped." : "";
+        string skipped = data.Skipped switch
+        {
+            0 => "",
+            1 => " 1 unreadable image file was skipped.",
+            _ => $" {data.Skipped} unreadable image files were skipped.",
+        };
         Console.WriteLine(
             $"Finished: test accuracy {last.TestAccuracy:F4}.{skipped} Results in {runDirectory} " +
             "(config.json, metrics.json, metrics.csv, model.safetensors).");
         return ExitCodes.Success;
+    }
+
+    private static string Plural(int count, string noun) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
+
+    /// <summary>
+    /// Warns about each of model.input_channels, model.input_size and model.classes that the config file sets
+    /// to a value the data replaces, because the model is always built for the data's shape and class count.
+    /// </summary>
+    private static void WarnAboutReplacedModelKeys(string configPath, ImageDataset train)
+    {
+        JsonElement model;
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(configPath),
+                new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (!document.RootElement.TryGetProperty("model", out var element) || element.ValueKind != JsonValueKind.Object)
+                return;
+            model = element.Clone();
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            // TrainConfig.Load parsed this file moments ago; a file changed since then gets no warning.
+            return;
+        }
+        foreach (var (key, actual, what) in new[]
+                 {
+                     ("input_channels", train.Channels, train.Channels == 1 ? "1 channel" : $"{train.Channels} channels"),
+                     ("input_size", train.Height, $"{train.Height}×{train.Height} images"),
+                     ("classes", train.ClassCount, train.ClassCount == 1 ? "1 class" : $"{train.ClassCount} classes"),
+                 })
+        {
+            if (model.TryGetProperty(key, out var value) && value.TryGetInt32(out int requested) &&
+                requested != actual)
+                Console.Error.WriteLine(
+                    $"warning: {configPath}: model.{key} is {requested} but the data has {what}, so the model is " +
+                    $"built for {actual}; remove model.{key} from the config.");
+        }
     }
 
     private static void RunWithProgress(Trainer trainer, CancellationToken cancellation)

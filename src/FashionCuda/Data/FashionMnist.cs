@@ -66,7 +66,7 @@ public sealed class FashionMnist
             string? problem = FindProblem(directory);
             if (problem is null)
                 return LoadFrom(directory);
-            problems.Add($"  {directory}: {problem}");
+            problems.Add($"{directory}: {problem}");
         }
 
         throw NotFound(dataDirectory, candidates[0], problems);
@@ -144,11 +144,11 @@ public sealed class FashionMnist
 
     private static DataFileException NotFound(string? dataDirectory, string firstCandidate, List<string> problems)
     {
+        // The message is one line, so the CLI prints one error line. Semicolons separate the folders.
         string what = dataDirectory is null
-            ? "Fashion-MNIST was not found. Looked in:"
-            : "The folder given by --data cannot be used:";
-        string message = what + Environment.NewLine + string.Join(Environment.NewLine, problems) +
-                         Environment.NewLine + HowToGetTheData;
+            ? "Fashion-MNIST was not found. Looked in"
+            : "The folder given by --data cannot be used";
+        string message = $"{what}: {string.Join("; ", problems)}. {HowToGetTheData}";
         return new DataFileException(firstCandidate, message);
     }
 }

@@ -7,14 +7,16 @@ namespace FashionCuda.Data;
 /// Reads a labelled photo dataset in one of three layouts: <c>ROOT/train/&lt;class&gt;/…</c> with
 /// <c>ROOT/test/&lt;class&gt;/…</c>, or <c>ROOT/&lt;class&gt;/…</c> split by
 /// <see cref="ImageFolderOptions.TestFraction"/>, or a CSV list file of <c>path,label</c> lines (paths relative
-/// to the file, an optional header <c>path,label</c>), split the same way. Class names are sorted by ordinal comparison, and a label is the
+/// to the file, fields in double quotes when they contain a comma, and an optional header line such as
+/// <c>path,label</c>), split the same way. Class names are sorted by ordinal comparison, and a label is the
 /// index of its class. Hidden files and folders (names starting with '.') are ignored, and class folders are
 /// read recursively.
 /// </summary>
 /// <remarks>
 /// Files that cannot be decoded are skipped: each is reported once through the warning callback and listed in
-/// <see cref="ImageFolderSplit.Skipped"/>. Folders that cannot make a classifier dataset (missing, no class
-/// folders, one class, no images) raise <see cref="DataFileException"/>.
+/// <see cref="ImageFolderSplit.Skipped"/>. A class left with no training image after decoding is dropped, with a
+/// warning, together with its test images. Folders that cannot make a classifier dataset (missing, no class
+/// folders, fewer than two classes with images, no images) raise <see cref="DataFileException"/>.
 /// </remarks>
 public static class ImageFolder
 {
@@ -42,7 +44,74 @@ public static class ImageFolder
                     $"None of the {listed.Count} {name} images under {fullPath} could be decoded; see the warning " +
                     "for each file, then replace or remove the damaged files.");
         }
-        return new ImageFolderData(train, test, listing.ClassNames, listing.Layout, fullPath);
+        var data = DropEmptyClasses(new ImageFolderData(train, test, listing.ClassNames, listing.Layout, fullPath),
+            warning);
+        if (data.Test.Dataset.Count == 0)
+            throw new DataFileException(fullPath,
+                $"{fullPath} has no test images left after leaving out the classes without training images; add " +
+                "test images of the other classes.");
+        return data;
+    }
+
+    /// <summary>
+    /// Removes the classes that have no decoded training image, and their test images, and renumbers the labels
+    /// of the classes that remain. Raises <see cref="DataFileException"/> when fewer than two classes remain.
+    /// </summary>
+    private static ImageFolderData DropEmptyClasses(ImageFolderData data, Action<string>? warning)
+    {
+        int[] trainCounts = data.Train.Dataset.CountPerClass();
+        var kept = Enumerable.Range(0, trainCounts.Length).Where(label => trainCounts[label] > 0).ToList();
+        if (kept.Count == trainCounts.Length)
+            return data;
+        var dropped = Enumerable.Range(0, trainCounts.Length).Where(label => trainCounts[label] == 0)
+            .Select(label => data.ClassNames[label]).ToList();
+        if (kept.Count < 2)
+            throw new DataFileException(data.Source,
+                $"{data.Source} has readable training images for only {Describe(kept.Count, "class", "classes")}, " +
+                $"because every training image of {string.Join(", ", dropped.Select(n => $"'{n}'"))} was skipped; " +
+                "a classifier needs at least two. Replace the damaged files listed in the warnings.");
+        foreach (string name in dropped)
+            warning?.Invoke($"class '{name}' is left out: none of its training images could be decoded.");
+        var newLabel = new int[trainCounts.Length];
+        Array.Fill(newLabel, -1);
+        for (int i = 0; i < kept.Count; i++)
+            newLabel[kept[i]] = i;
+        var classNames = kept.Select(label => data.ClassNames[label]).ToList();
+        return data with
+        {
+            Train = Relabel(data.Train, newLabel, kept.Count),
+            Test = Relabel(data.Test, newLabel, kept.Count),
+            ClassNames = classNames,
+        };
+    }
+
+    /// <summary>Keeps the images whose label maps to a new label (not −1) and rewrites their labels.</summary>
+    private static ImageFolderSplit Relabel(ImageFolderSplit split, int[] newLabel, int classCount)
+    {
+        var dataset = split.Dataset;
+        int imageBytes = dataset.PixelsPerImage;
+        var indices = Enumerable.Range(0, dataset.Count).Where(i => newLabel[dataset.Labels[i]] >= 0).ToList();
+        var pixels = new byte[(long)indices.Count * imageBytes];
+        var labels = new byte[indices.Count];
+        for (int k = 0; k < indices.Count; k++)
+        {
+            dataset.Image(indices[k]).CopyTo(pixels.AsSpan(k * imageBytes, imageBytes));
+            labels[k] = (byte)newLabel[dataset.Labels[indices[k]]];
+        }
+        var relabelled = new ImageDataset(pixels, labels, dataset.Height, dataset.Width, classCount,
+            dataset.Channels);
+        return split with { Dataset = relabelled, Paths = indices.Select(i => split.Paths[i]).ToList() };
+    }
+
+    /// <summary>
+    /// Returns the class names of the dataset at <paramref name="path"/> from its layout alone, without decoding:
+    /// a class whose images all turn out unreadable is still listed.
+    /// </summary>
+    public static IReadOnlyList<string> ReadClassNames(string path, ImageFolderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        return ImageFolderListing.Read(Path.GetFullPath(path), options).ClassNames;
     }
 
     private static void Validate(ImageFolderOptions options)
@@ -157,6 +226,8 @@ public static class ImageFolder
         return (train, test);
     }
 
-    internal static string Describe(int count, string noun) =>
-        count.ToString(CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
+    internal static string Describe(int count, string noun) => Describe(count, noun, noun + "s");
+
+    internal static string Describe(int count, string singular, string plural) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + (count == 1 ? singular : plural);
 }

@@ -14,6 +14,12 @@ public static class ImageFolderDecoder
     /// <summary>Extensions read as images (compared without case): JPEG, PNG, BMP, GIF and WebP.</summary>
     public static readonly string[] Extensions = [".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp"];
 
+    /// <summary>
+    /// Largest image decoded, in pixels: at 4 bytes per RGBA pixel it takes 400 MB, and folders are decoded in
+    /// parallel, one image per core.
+    /// </summary>
+    public const long MaxPixels = 100_000_000;
+
     public static bool HasImageExtension(string path) =>
         Extensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);
 
@@ -70,6 +76,13 @@ public static class ImageFolderDecoder
             throw new ImageDecodeException("the file is empty");
         try
         {
+            // Identify reads only the header, so an oversized image is rejected before its pixels are allocated.
+            // ImageSharp returns null for some damaged files; Load below then raises the matching error.
+            IImageInfo? info = Image.Identify(path);
+            if (info is not null && (long)info.Width * info.Height > MaxPixels)
+                throw new ImageDecodeException(
+                    $"{info.Width}×{info.Height} is {(long)info.Width * info.Height / 1_000_000} megapixels, above " +
+                    $"the limit of {MaxPixels / 1_000_000}; downscale the image");
             return Image.Load<Rgba32>(path);
         }
         catch (UnknownImageFormatException e)

@@ -34,6 +34,7 @@ internal sealed record ImageFolderListing(
         string testRoot = Path.Combine(fullPath, "test");
         if (Directory.Exists(trainRoot) && Directory.Exists(testRoot))
             return ReadTrainTest(fullPath, trainRoot, testRoot);
+        RequireBothSplitFolders(trainRoot, testRoot);
 
         var scan = Scan(fullPath);
         var classNames = CheckClasses(fullPath, scan);
@@ -41,6 +42,33 @@ internal sealed record ImageFolderListing(
         var (train, test) = ImageFolder.Split(entries, options.TestFraction, options.SplitSeed);
         RequireTest(fullPath, test.Count, "set data.test_fraction above 0 or add more images per class");
         return new ImageFolderListing(fullPath, fullPath, "class folders", classNames, train, test);
+    }
+
+    /// <summary>
+    /// Rejects a root with only one of train/ and test/ when that folder has subfolders, because it is then meant
+    /// as the train/test layout with the other half missing, not as a class named "train" or "test".
+    /// </summary>
+    private static void RequireBothSplitFolders(string trainRoot, string testRoot)
+    {
+        foreach (var (present, missing) in new[] { (trainRoot, testRoot), (testRoot, trainRoot) })
+        {
+            if (!Directory.Exists(present))
+                continue;
+            bool hasSubfolders;
+            try
+            {
+                hasSubfolders = Directory.EnumerateDirectories(present)
+                    .Any(folder => !Path.GetFileName(folder).StartsWith('.'));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataFileException(present, $"Image folder {present} could not be read: {e.Message}", e);
+            }
+            if (hasSubfolders)
+                throw new DataFileException(missing,
+                    $"{present} has class folders but {missing} is missing; add {missing}/<class>/<image> for the " +
+                    "test images, or move the class folders up one level to split them by data.test_fraction.");
+        }
     }
 
     private static ImageFolderListing ReadTrainTest(string root, string trainRoot, string testRoot)
@@ -62,7 +90,6 @@ internal sealed record ImageFolderListing(
     private static ImageFolderListing ReadList(string listPath, ImageFolderOptions options)
     {
         string directory = Path.GetDirectoryName(listPath)!;
-        var rows = new List<(string Path, string Label)>();
         string[] lines;
         try
         {
@@ -72,24 +99,10 @@ internal sealed record ImageFolderListing(
         {
             throw new DataFileException(listPath, $"{listPath} could not be read: {e.Message}", e);
         }
-        for (int i = 0; i < lines.Length; i++)
-        {
-            string line = lines[i].Trim();
-            if (line.Length == 0 || line.StartsWith('#') ||
-                (i == 0 && line.Equals("path,label", StringComparison.OrdinalIgnoreCase)))
-                continue;
-            // The label follows the last comma, so paths may contain commas.
-            int comma = line.LastIndexOf(',');
-            string file = comma < 0 ? "" : line[..comma].Trim();
-            string label = comma < 0 ? "" : line[(comma + 1)..].Trim();
-            if (file.Length == 0 || label.Length == 0)
-                throw new DataFileException(listPath,
-                    $"{listPath} line {i + 1}: expected 'path,label' but got '{lines[i]}'. Write one image per " +
-                    "line as its path (relative to the list file) and its class name, separated by a comma.");
-            rows.Add((Path.GetFullPath(Path.Combine(directory, file)), label));
-        }
+        var rows = ReadListRows(listPath, directory, lines);
         if (rows.Count == 0)
             throw new DataFileException(listPath, $"{listPath} lists no images. {LayoutHint}");
+        CheckLabelCase(listPath, rows);
         var classNames = rows.Select(r => r.Label).Distinct().Order(StringComparer.Ordinal).ToList();
         CheckClassCount(listPath, classNames, "labels");
         var labelOf = classNames.Select((name, index) => (name, index)).ToDictionary(p => p.name, p => (byte)p.index);
@@ -97,6 +110,122 @@ internal sealed record ImageFolderListing(
         var (train, test) = ImageFolder.Split(entries, options.TestFraction, options.SplitSeed);
         RequireTest(listPath, test.Count, "set data.test_fraction above 0 or list more images per class");
         return new ImageFolderListing(listPath, directory, "list file", classNames, train, test);
+    }
+
+    /// <summary>One image of a list file: its full path, its label and the 1-based line it came from.</summary>
+    private sealed record ListRow(string Path, string Label, int Line);
+
+    /// <summary>
+    /// Parses the lines of a list file. A first line whose path field has no image extension (such as
+    /// <c>path,label</c> or <c>file,class</c>) is a header and skipped. Every other line must have exactly two
+    /// fields, name an existing file and name it only once.
+    /// </summary>
+    private static List<ListRow> ReadListRows(string listPath, string directory, string[] lines)
+    {
+        var rows = new List<ListRow>();
+        var firstLineOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        bool firstRecord = true;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string line = lines[i].Trim();
+            if (line.Length == 0 || line.StartsWith('#'))
+                continue;
+            int lineNumber = i + 1;
+            var fields = SplitCsvLine(line);
+            bool header = firstRecord && fields is { Count: 2 } && !ImageFolderDecoder.HasImageExtension(fields[0]);
+            firstRecord = false;
+            if (header)
+                continue;
+            if (fields is null || fields.Count != 2 || fields[0].Length == 0 || fields[1].Length == 0)
+            {
+                string found = fields is null ? "an unclosed quote" : ImageFolder.Describe(fields.Count, "field");
+                throw new DataFileException(listPath,
+                    $"{listPath} line {lineNumber}: expected 'path,label' but got '{lines[i]}' ({found}). Write " +
+                    "one image per line as its path (relative to the list file) and its class name, separated by " +
+                    "a comma, and put a path that contains a comma in double quotes.");
+            }
+            string path = Path.GetFullPath(Path.Combine(directory, fields[0]));
+            if (firstLineOf.TryGetValue(path, out int firstLine))
+                throw new DataFileException(listPath,
+                    $"{listPath} line {lineNumber}: {path} is already listed on line {firstLine}; remove the " +
+                    "duplicate line, because a repeated image can land in both the training and the test split.");
+            if (!File.Exists(path))
+                throw new DataFileException(listPath,
+                    $"{listPath} line {lineNumber}: image {path} not found; fix the path (it is relative to the " +
+                    "list file's folder) or remove the line.");
+            firstLineOf[path] = lineNumber;
+            rows.Add(new ListRow(path, fields[1], lineNumber));
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Splits one CSV line into trimmed fields. A field may be in double quotes, with "" for a quote inside;
+    /// returns null when a quote is not closed.
+    /// </summary>
+    internal static List<string>? SplitCsvLine(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        int i = 0;
+        while (true)
+        {
+            while (i < line.Length && line[i] == ' ')
+                i++;
+            if (i < line.Length && line[i] == '"')
+            {
+                i++;
+                while (true)
+                {
+                    if (i >= line.Length)
+                        return null;
+                    if (line[i] == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                    {
+                        field.Append('"');
+                        i += 2;
+                    }
+                    else if (line[i] == '"')
+                    {
+                        i++;
+                        break;
+                    }
+                    else
+                    {
+                        field.Append(line[i++]);
+                    }
+                }
+                while (i < line.Length && line[i] != ',')
+                    field.Append(line[i++]);
+            }
+            else
+            {
+                while (i < line.Length && line[i] != ',')
+                    field.Append(line[i++]);
+            }
+            fields.Add(field.ToString().Trim());
+            field.Clear();
+            if (i >= line.Length)
+                return fields;
+            i++; // the comma
+        }
+    }
+
+    /// <summary>Rejects labels that differ only in case, such as 'Bag' and 'bag', which would make two classes.</summary>
+    private static void CheckLabelCase(string listPath, List<ListRow> rows)
+    {
+        var firstOf = new Dictionary<string, ListRow>(StringComparer.OrdinalIgnoreCase);
+        foreach (var row in rows)
+        {
+            if (!firstOf.TryGetValue(row.Label, out var first))
+            {
+                firstOf[row.Label] = row;
+                continue;
+            }
+            if (first.Label != row.Label)
+                throw new DataFileException(listPath,
+                    $"{listPath}: the labels '{first.Label}' (line {first.Line}) and '{row.Label}' (line {row.Line}) " +
+                    "differ only in case, so they would be two classes; spell each class the same way.");
+        }
     }
 
     /// <summary>The image files of each class folder, and what else the folder contains, for messages.</summary>

@@ -52,18 +52,23 @@ public static class ModelInspection
     }
 
     /// <summary>
-    /// Runs one H×W image through <paramref name="model"/> in evaluation mode. Feature maps are the outputs of
-    /// every ReLU layer with an (N, C, H, W) output, the end of each conv block; attention maps come from modules
-    /// that implement <see cref="ISpatialAttentionMap"/>.
+    /// Runs one C×H×W image (CHW bytes, C = pixels / (H·W)) through <paramref name="model"/> in evaluation mode.
+    /// Feature maps are the outputs of every ReLU call with an (N, C, H, W) output, the end of each conv block.
+    /// A ReLU module called more than once per forward pass (as in a ResNet block) gets its call number appended
+    /// to its name, from "-1". Attention maps come from modules that implement <see cref="ISpatialAttentionMap"/>.
     /// </summary>
     public static Inspection Inspect(Module model, Normalization normalization, ReadOnlySpan<byte> pixels,
         int height, int width, int top = 5)
     {
         var names = model.NamedModules().ToDictionary(entry => entry.Module, entry => entry.Name);
         var backend = model.Parameters().First().Backend;
+        int channels = pixels.Length / (height * width);
+        if (channels * height * width != pixels.Length || channels != normalization.Channels)
+            throw new ArgumentException(
+                $"{pixels.Length} pixels are not {normalization.Channels}×{height}×{width}.", nameof(pixels));
         var values = new float[pixels.Length];
         for (int i = 0; i < pixels.Length; i++)
-            values[i] = normalization.Apply(pixels[i]);
+            values[i] = normalization.Apply(pixels[i], i / (height * width));
         bool wasTraining = model.Training;
         model.Eval();
         try
@@ -76,12 +81,25 @@ public static class ModelInspection
                 if (module is ISpatialAttentionMap map)
                     map.KeepSpatialAttention = true;
             }
-            var logits = model.Call(Tensor.FromArray(backend, values, [1, 1, height, width])).ToArray();
-            var features = trace.Records
+            var logits = model.Call(Tensor.FromArray(backend, values, [1, channels, height, width])).ToArray();
+            var records = trace.Records
                 .Where(r => r.Module is ReLU && r.OutputShape.Length == 4 && r.Output is not null)
-                .Select(r => new FeatureMap(names.GetValueOrDefault(r.Module, "?"), r.OutputShape[1],
-                    r.OutputShape[2], r.OutputShape[3], r.Output!.ToArray()))
                 .ToList();
+            var callCounts = records.GroupBy(r => r.Module).ToDictionary(g => g.Key, g => g.Count());
+            var callNumbers = new Dictionary<Module, int>();
+            var features = new List<FeatureMap>(records.Count);
+            foreach (var record in records)
+            {
+                string name = names.GetValueOrDefault(record.Module, "?");
+                if (callCounts[record.Module] > 1)
+                {
+                    int call = callNumbers.GetValueOrDefault(record.Module) + 1;
+                    callNumbers[record.Module] = call;
+                    name += $"-{call}";
+                }
+                features.Add(new FeatureMap(name, record.OutputShape[1], record.OutputShape[2], record.OutputShape[3],
+                    record.Output!.ToArray()));
+            }
             var attention = new List<AttentionMap>();
             foreach (var (name, module) in model.NamedModules())
             {
@@ -112,7 +130,8 @@ public static class ModelInspection
             foreach (var batch in loader.Epoch(0))
             {
                 using var scope = new TensorScope();
-                var input = Tensor.FromArray(backend, batch.Images, [batch.Count, 1, batch.Height, batch.Width]);
+                var input = Tensor.FromArray(backend, batch.Images,
+                    [batch.Count, batch.Channels, batch.Height, batch.Width]);
                 var logits = model.Call(input).ToArray();
                 int classes = logits.Length / batch.Count;
                 for (int i = 0; i < batch.Count && errors.Count < limit; i++)

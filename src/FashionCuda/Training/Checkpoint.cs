@@ -23,7 +23,17 @@ public static class Checkpoint
     public static void Save(string path, Module model, TrainConfig config, IReadOnlyList<string> classNames,
         Normalization normalization, int? epoch = null)
     {
-        var tensors = model.StateDict().Select(entry => (entry.Name, entry.Tensor.Dimensions, entry.Tensor.ToArray()));
+        var (tensors, metadata) = Contents(model, config, classNames, normalization, epoch);
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Returns the tensors and metadata <see cref="Save"/> writes, with the tensors copied to the host.</summary>
+    public static (List<(string Name, int[] Shape, float[] Values)> Tensors, Dictionary<string, string> Metadata)
+        Contents(Module model, TrainConfig config, IReadOnlyList<string> classNames, Normalization normalization,
+            int? epoch)
+    {
+        var tensors = model.StateDict()
+            .Select(entry => (entry.Name, entry.Tensor.Dimensions, entry.Tensor.ToArray())).ToList();
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "fashioncuda-1",
@@ -34,7 +44,7 @@ public static class Checkpoint
         };
         if (epoch is { } completed)
             metadata["epoch"] = completed.ToString(CultureInfo.InvariantCulture);
-        SafeTensors.Write(path, tensors, metadata);
+        return (tensors, metadata);
     }
 
     /// <summary>
@@ -50,6 +60,10 @@ public static class Checkpoint
             throw new CheckpointException(
                 $"Checkpoint {path} not found; pass the model.safetensors file of a run folder made by 'train'.");
         var (tensors, metadata) = SafeTensors.Read(path);
+        if (metadata.GetValueOrDefault("format") == RunCheckpoint.StateFormat)
+            throw new CheckpointException(
+                $"{path} is the training state of a run, which holds optimizer values and no model; pass " +
+                $"{Path.Combine(Path.GetDirectoryName(path) ?? ".", FileName)} from the same folder.");
         var config = ReadConfig(metadata, path);
         var model = ModelFactory.Create(config, backend, new Rng(config.Seed));
         try
@@ -71,7 +85,8 @@ public static class Checkpoint
     {
         if (!metadata.TryGetValue("config", out var configJson))
             throw new CheckpointException(
-                $"Checkpoint {path} has no 'config' metadata, so it was not written by fashioncuda train.");
+                $"Checkpoint {path} has no 'config' metadata, so it was not written by fashioncuda train; pass " +
+                $"the {FileName} of a run folder made by 'train' or 'study'.");
         try
         {
             return TrainConfig.Parse(configJson, path);

@@ -10,15 +10,21 @@ namespace FashionCuda.Training;
 /// </summary>
 /// <param name="Source">The run folder, for messages.</param>
 /// <param name="Epoch">Completed epochs; training continues with epoch index <c>Epoch</c> (from 0).</param>
+/// <param name="DataFingerprint">
+/// The <see cref="Data.DatasetFingerprint"/> of the data the run trained on; null for states saved before
+/// fingerprints were recorded.
+/// </param>
 public sealed record ResumeState(
     string Source, int Epoch, TrainConfig Config, IReadOnlyList<string> ClassNames,
     IReadOnlyDictionary<string, (int[] Shape, float[] Values)> ModelTensors, OptimizerState Optimizer,
-    ulong ModelRngState, IReadOnlyList<EpochMetrics> History);
+    ulong ModelRngState, IReadOnlyList<EpochMetrics> History, string? DataFingerprint = null);
 
 /// <summary>
 /// Saves and restores the state a run folder needs for <c>train --resume</c>: <see cref="Checkpoint.FileName"/>
 /// (the model, readable on its own) and <see cref="StateFileName"/> (optimizer tensors as
 /// <c>state.{parameter index}.{slot}</c>, with step counts, the generator state and the metrics in its metadata).
+/// The state also records the checksum of the model file saved with it and the fingerprint of the data, so a
+/// model copied from another run or changed data is reported instead of resumed.
 /// </summary>
 /// <remarks>
 /// The learning-rate schedule needs no state: it is a function of the epoch. The data order and augmentation
@@ -28,7 +34,11 @@ public static class RunCheckpoint
 {
     public const string StateFileName = "training-state.safetensors";
 
-    private const string StateFormat = "fashioncuda-train-state-1";
+    internal const string StateFormat = "fashioncuda-train-state-1";
+
+    /// <summary>What to do about a damaged file of a run folder, for read errors.</summary>
+    private const string ResumeFix =
+        "the run cannot be resumed, so start it again with 'train --config FILE' and a new --out folder";
     private const string TensorPrefix = "state.";
 
     /// <summary>
@@ -39,6 +49,8 @@ public static class RunCheckpoint
     {
         int epoch = trainer.History.Count == 0 ? trainer.StartEpoch : trainer.History[^1].Epoch;
         var optimizer = trainer.Optimizer.SaveState();
+        var (modelTensors, modelMetadata) = Checkpoint.Contents(trainer.Model, trainer.Config, classNames,
+            trainer.Normalization, epoch);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = StateFormat,
@@ -49,12 +61,13 @@ public static class RunCheckpoint
             ["parameter_names"] = string.Join("\n", trainer.Model.NamedParameters().Select(p => p.Name)),
             ["model_rng_state"] = trainer.ModelRngState.ToString(CultureInfo.InvariantCulture),
             ["history"] = MetricsFiles.ToJson(trainer.History),
+            ["model_sha256"] = SafeTensors.Checksum(modelTensors, modelMetadata),
+            ["data_fingerprint"] = trainer.DataFingerprint,
         };
         var tensors = optimizer.Tensors.Select(entry =>
             (TensorPrefix + entry.Key, entry.Value.Shape, entry.Value.Values));
         SafeTensors.Write(Path.Combine(runDirectory, StateFileName), tensors, metadata);
-        Checkpoint.Save(Path.Combine(runDirectory, Checkpoint.FileName), trainer.Model, trainer.Config, classNames,
-            trainer.Normalization, epoch);
+        SafeTensors.Write(Path.Combine(runDirectory, Checkpoint.FileName), modelTensors, modelMetadata);
     }
 
     /// <summary>
@@ -63,6 +76,10 @@ public static class RunCheckpoint
     /// </summary>
     public static ResumeState Load(string runDirectory)
     {
+        if (File.Exists(runDirectory))
+            throw new CheckpointException(
+                $"--resume {runDirectory} is a file; pass the run folder that contains it, " +
+                $"{Path.GetDirectoryName(Path.GetFullPath(runDirectory))}.");
         if (!Directory.Exists(runDirectory))
             throw new CheckpointException(
                 $"Run folder {runDirectory} not found; pass the --out folder of an earlier 'train' to --resume.");
@@ -76,10 +93,11 @@ public static class RunCheckpoint
                     $"{StateFileName} from a 'train' run that completed at least one epoch.");
         }
 
-        var (modelTensors, modelMetadata) = SafeTensors.Read(modelPath);
-        var (stateTensors, stateMetadata) = SafeTensors.Read(statePath);
+        var (modelTensors, modelMetadata) = SafeTensors.Read(modelPath, ResumeFix);
+        var (stateTensors, stateMetadata) = SafeTensors.Read(statePath, ResumeFix);
         if (!stateMetadata.TryGetValue("format", out var format) || format != StateFormat)
-            throw new CheckpointException($"{statePath} is not a fashioncuda training state (format '{format}').");
+            throw new CheckpointException(
+                $"{statePath} is not a fashioncuda training state (format '{format}'); {ResumeFix}.");
         var config = Checkpoint.ReadConfig(modelMetadata, modelPath);
         int modelEpoch = Checkpoint.ReadEpoch(modelMetadata, modelPath) ?? throw new CheckpointException(
             $"{modelPath} records no epoch, so it was not written by a run that can be resumed.");
@@ -88,6 +106,11 @@ public static class RunCheckpoint
             throw new CheckpointException(
                 $"{modelPath} is from epoch {modelEpoch} but {statePath} from epoch {stateEpoch}: the run stopped " +
                 "while saving. Start the run again without --resume.");
+        if (stateMetadata.TryGetValue("model_sha256", out var savedWith) &&
+            modelMetadata.TryGetValue(SafeTensors.ChecksumKey, out var modelChecksum) && savedWith != modelChecksum)
+            throw new CheckpointException(
+                $"{modelPath} is not the model that {statePath} was saved with (it was copied from another run or " +
+                $"changed); put back the run's own {Checkpoint.FileName}, or {ResumeFix}.");
 
         var optimizer = ReadOptimizer(stateTensors, stateMetadata, statePath);
         ulong rngState = ulong.TryParse(Required(stateMetadata, "model_rng_state", statePath), NumberStyles.None,
@@ -105,7 +128,7 @@ public static class RunCheckpoint
         }
         var classNames = modelMetadata.TryGetValue("class_names", out var names) ? names.Split('\n') : [];
         return new ResumeState(runDirectory, modelEpoch, config, classNames, modelTensors, optimizer, rngState,
-            history);
+            history, stateMetadata.GetValueOrDefault("data_fingerprint"));
     }
 
     private static OptimizerState ReadOptimizer(Dictionary<string, (int[] Shape, float[] Values)> tensors,

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
@@ -10,11 +11,21 @@ public sealed class CheckpointException(string message) : Exception(message);
 /// <summary>
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a UTF-8 JSON header mapping
 /// each tensor name to its dtype, shape and byte range, then the raw little-endian data. Only F32 is used.
-/// String metadata goes in the header's <c>__metadata__</c> object.
+/// String metadata goes in the header's <c>__metadata__</c> object, with a SHA-256 checksum under
+/// <see cref="ChecksumKey"/> that <see cref="Read"/> verifies.
 /// </summary>
 public static class SafeTensors
 {
     private const long MaxHeaderBytes = 100_000_000;
+
+    /// <summary>
+    /// Metadata key of the checksum <see cref="Checksum"/> computes. Files without it (written by other tools or
+    /// by older versions) are read unchecked.
+    /// </summary>
+    public const string ChecksumKey = "fashioncuda_sha256";
+
+    /// <summary>Fix appended to read errors when the caller names none.</summary>
+    private const string DefaultFix = "restore the file from a copy, or train the model again";
 
     /// <summary>
     /// Writes <paramref name="tensors"/> atomically: to a temporary file in the same folder, flushed to disk,
@@ -24,7 +35,10 @@ public static class SafeTensors
         IReadOnlyDictionary<string, string>? metadata = null)
     {
         var list = tensors.ToList();
-        byte[] header = BuildHeader(list, metadata);
+        var withChecksum = metadata?.Where(entry => entry.Key != ChecksumKey)
+            .ToDictionary(entry => entry.Key, entry => entry.Value) ?? new Dictionary<string, string>();
+        withChecksum[ChecksumKey] = Checksum(list, withChecksum);
+        byte[] header = BuildHeader(list, withChecksum);
         AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
@@ -41,9 +55,43 @@ public static class SafeTensors
         });
     }
 
-    /// <summary>Reads every tensor and the metadata; any inconsistency is a <see cref="CheckpointException"/>.</summary>
+    /// <summary>
+    /// Returns the lowercase hex SHA-256 of the tensors (sorted by name: name, shape and little-endian values) and
+    /// the metadata other than <see cref="ChecksumKey"/> (sorted by key), so it does not depend on the byte layout
+    /// of the header.
+    /// </summary>
+    public static string Checksum(IEnumerable<(string Name, int[] Shape, float[] Values)> tensors,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void AppendText(string text)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(text));
+            hash.AppendData([0]);
+        }
+        foreach (var (key, value) in metadata.Where(e => e.Key != ChecksumKey).OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            AppendText(key);
+            AppendText(value);
+        }
+        foreach (var (name, shape, values) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            AppendText(name);
+            AppendText(string.Join(",", shape));
+            if (!BitConverter.IsLittleEndian)
+                throw new PlatformNotSupportedException("safetensors checksums need a little-endian machine.");
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Reads every tensor and the metadata, and verifies the checksum when the file has one; any inconsistency is
+    /// a <see cref="CheckpointException"/> that names the file and ends with <paramref name="fix"/>.
+    /// </summary>
+    /// <param name="fix">What the user should do about a damaged file, as a clause.</param>
     public static (Dictionary<string, (int[] Shape, float[] Values)> Tensors, Dictionary<string, string> Metadata)
-        Read(string path)
+        Read(string path, string fix = DefaultFix)
     {
         byte[] file;
         try
@@ -54,13 +102,16 @@ public static class SafeTensors
         {
             throw new CheckpointException($"Cannot read checkpoint {path}: {e.Message}");
         }
+        if (file.Length == 0)
+            throw new CheckpointException($"Checkpoint {path} is empty; {fix}.");
         if (file.Length < 8)
-            throw new CheckpointException($"Checkpoint {path} is truncated: {file.Length} bytes, not even a header.");
+            throw new CheckpointException(
+                $"Checkpoint {path} is truncated: {file.Length} bytes, not even a header; {fix}.");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
         if (headerLength > MaxHeaderBytes || (long)headerLength > file.Length - 8)
             throw new CheckpointException(
                 $"Checkpoint {path} is truncated or not safetensors: the header claims {headerLength} bytes but " +
-                $"the file has {file.Length}.");
+                $"the file has {file.Length}; {fix}.");
         var data = file.AsMemory(8 + (int)headerLength);
         var tensors = new Dictionary<string, (int[] Shape, float[] Values)>();
         var metadata = new Dictionary<string, string>();
@@ -75,18 +126,36 @@ public static class SafeTensors
                         metadata[entry.Name] = entry.Value.GetString() ?? "";
                     continue;
                 }
-                tensors[property.Name] = ReadTensor(path, property, data.Span);
+                tensors[property.Name] = ReadTensor(path, property, data.Span, fix);
             }
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException
-                                      or FormatException)
+        catch (JsonException e)
         {
-            throw new CheckpointException($"Checkpoint {path} has an invalid header: {e.Message}");
+            long position = 8 + (e.BytePositionInLine ?? 0);
+            throw new CheckpointException(
+                $"Checkpoint {path} has an invalid header: the JSON is malformed near byte {position}; {fix}.");
         }
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            throw new CheckpointException(
+                $"Checkpoint {path} has an invalid header ({FirstSentence(e.Message)}); {fix}.");
+        }
+        if (metadata.TryGetValue(ChecksumKey, out var expected) &&
+            Checksum(tensors.Select(t => (t.Key, t.Value.Shape, t.Value.Values)), metadata) != expected)
+            throw new CheckpointException(
+                $"Checkpoint {path} is corrupt: its contents do not match the SHA-256 checksum written with it, " +
+                $"so bytes changed after it was saved; {fix}.");
         return (tensors, metadata);
     }
 
-    private static (int[] Shape, float[] Values) ReadTensor(string path, JsonProperty property, ReadOnlySpan<byte> data)
+    private static string FirstSentence(string message)
+    {
+        int end = message.IndexOfAny(['\r', '\n']);
+        return (end < 0 ? message : message[..end]).TrimEnd('.', ' ');
+    }
+
+    private static (int[] Shape, float[] Values) ReadTensor(string path, JsonProperty property, ReadOnlySpan<byte> data,
+        string fix)
     {
         var info = property.Value;
         string dtype = info.GetProperty("dtype").GetString() ?? "";
@@ -98,7 +167,8 @@ public static class SafeTensors
         if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] > data.Length || offsets[1] - offsets[0] != 4 * count)
             throw new CheckpointException(
                 $"Checkpoint {path} is truncated or corrupt: tensor '{property.Name}' of shape " +
-                $"{Tensors.Shape.Format(shape)} claims bytes [{string.Join(", ", offsets)}] of {data.Length}.");
+                $"{Tensors.Shape.Format(shape)} claims bytes [{string.Join(", ", offsets)}] of {data.Length}; " +
+                $"{fix}.");
         var values = new float[count];
         data.Slice((int)offsets[0], (int)(4 * count)).CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         return (shape, values);

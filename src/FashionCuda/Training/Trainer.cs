@@ -24,6 +24,8 @@ public sealed class Trainer
     private readonly ImageDataset train;
     private readonly ImageDataset test;
     private readonly Rng modelRng;
+    private readonly ImageDataset[] fingerprintedData;
+    private string? dataFingerprint;
 
     /// <summary>
     /// Prepares a run. With <see cref="TrainConfig.ValidationCount"/> above 0, that many images of
@@ -38,6 +40,7 @@ public sealed class Trainer
                 $"{test.Channels}×{test.Height}×{test.Width}; both must be the same square size.");
         config = ForData(config, train);
         Config = config;
+        fingerprintedData = [train, test];
         this.backend = backend;
         if (config.ValidationCount > 0)
         {
@@ -90,6 +93,12 @@ public sealed class Trainer
     /// </summary>
     public ulong ModelRngState => modelRng.State;
 
+    /// <summary>
+    /// <see cref="DatasetFingerprint"/> of the training set (before the validation split) and the test set,
+    /// computed on first use.
+    /// </summary>
+    public string DataFingerprint => dataFingerprint ??= DatasetFingerprint.Compute(fingerprintedData);
+
     public event Action<StepProgress>? StepCompleted;
 
     public event Action<EpochMetrics>? EpochCompleted;
@@ -130,12 +139,19 @@ public sealed class Trainer
     public void Resume(ResumeState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        // Checked first, because changed data also changes the class count and so the shapes below.
+        if (state.DataFingerprint is { } saved && saved != DataFingerprint)
+            throw new CheckpointException(
+                $"The data in {state.Config.Data.Path ?? "the Fashion-MNIST folder"} changed since {state.Source} " +
+                $"saved epoch {state.Epoch} (images or labels were added, removed or edited), so the run cannot " +
+                "continue; start a new run with 'train --config FILE', or restore the data as it was.");
         // Shapes are checked before any upload, so a mismatch leaves the model as it was.
         foreach (var (name, tensor) in Model.StateDict())
         {
-            if (state.ModelTensors.TryGetValue(name, out var saved) && !Shape.Equal(saved.Shape, tensor.Dimensions))
+            if (state.ModelTensors.TryGetValue(name, out var savedTensor) &&
+                !Shape.Equal(savedTensor.Shape, tensor.Dimensions))
                 throw new CheckpointException(
-                    $"{state.Source}: '{name}' has shape {Shape.Format(saved.Shape)} but the model expects " +
+                    $"{state.Source}: '{name}' has shape {Shape.Format(savedTensor.Shape)} but the model expects " +
                     $"{Shape.Format(tensor.Dimensions)}.");
         }
         try

@@ -65,8 +65,8 @@ public sealed class CliPhotoTests : IDisposable
         Assert.True(train.ExitCode == 0, train.Error);
         Assert.Single(train.Error.Split('\n'),
             line => line.StartsWith("warning: skipped") && line.Contains("broken.jpg"));
-        Assert.Contains("1 unreadable image files were skipped", train.Output);
-        Assert.Contains("class folders, 2 classes, 3×16×16", train.Output);
+        Assert.Contains("1 unreadable image file was skipped", train.Output);
+        Assert.Contains("class folders, 2 classes, 3×16×16, 1 unreadable file skipped", train.Output);
         string checkpoint = Path.Combine(run, Checkpoint.FileName);
         var (_, metadata) = SafeTensors.Read(checkpoint);
         Assert.Equal("blue\nred", metadata["class_names"]);
@@ -148,5 +148,182 @@ public sealed class CliPhotoTests : IDisposable
 
         File.WriteAllText(config, """{ "data": { "kind": "folder", "path": "one", "channels": 2 } }""");
         AssertUserError(CliRunner.Run(directory, "train", "--config", config), "$.data.channels");
+    }
+
+    /// <summary>Trains one epoch on the photo folder and returns the checkpoint.</summary>
+    private string TrainPhotoModel(string config)
+    {
+        string run = Path.Combine(directory, "run");
+        var train = CliRunner.Run(directory, "train", "--config", config, "--out", run, "--epochs", "1");
+        Assert.True(train.ExitCode == 0, train.Error);
+        return Path.Combine(run, Checkpoint.FileName);
+    }
+
+    [Fact]
+    public void InspectAndErrors_UseThePhotoData()
+    {
+        string checkpoint = TrainPhotoModel(WritePhotoDataset());
+        string photos = Path.Combine(directory, "photos");
+
+        var byIndex = CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image", "0", "--out",
+            Path.Combine(directory, "inspect-0"));
+        Assert.True(byIndex.ExitCode == 0, byIndex.Error);
+        Assert.Contains($"test image 0 of {photos}", byIndex.Output);
+        Assert.Contains("filters.png", byIndex.Output);
+
+        var byFile = CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image",
+            Path.Combine(photos, "red", "3.png"), "--out", Path.Combine(directory, "inspect-file"));
+        Assert.True(byFile.ExitCode == 0, byFile.Error);
+        Assert.DoesNotContain("inverted", byFile.Output);
+
+        string grid = Path.Combine(directory, "e.png");
+        var errors = CliRunner.Run(directory, "errors", "--checkpoint", checkpoint, "--out", grid);
+        Assert.True(errors.ExitCode == 0, errors.Error);
+        Assert.Contains(photos, errors.Output);
+    }
+
+    [Fact]
+    public void Inspect_BadImageArgumentsAreUsageErrors()
+    {
+        string checkpoint = TrainPhotoModel(WritePhotoDataset());
+
+        AssertUserError(CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image", "99999999999"),
+            "--image 99999999999", "use an index from 0 to");
+        string folder = Path.Combine(directory, "photos", "red");
+        AssertUserError(CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image", folder),
+            "is a folder");
+        string empty = Path.Combine(directory, "empty.png");
+        File.WriteAllBytes(empty, []);
+        AssertUserError(CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image", empty),
+            "the file is empty");
+    }
+
+    [Fact]
+    public void Errors_OutputMustBePngFile()
+    {
+        string checkpoint = TrainPhotoModel(WritePhotoDataset());
+
+        AssertUserError(CliRunner.Run(directory, "errors", "--checkpoint", checkpoint, "--out",
+            Path.Combine(directory, "e.jpg")), "e.jpg", ".png");
+        Assert.False(File.Exists(Path.Combine(directory, "e.jpg")));
+        AssertUserError(CliRunner.Run(directory, "errors", "--checkpoint", checkpoint, "--out", directory),
+            "is a folder");
+    }
+
+    [Fact]
+    public void Summary_UsesThePhotoShape()
+    {
+        string config = WritePhotoDataset();
+
+        var result = CliRunner.Run(directory, "summary", "--config", config);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("3×16×16 images", result.Output);
+        Assert.Contains("2 classes", result.Output);
+        Assert.Contains("(1, 2)", result.Output);
+        Assert.DoesNotContain("(1, 10)", result.Output);
+    }
+
+    [Fact]
+    public void Eval_MovedPhotosAskForData()
+    {
+        string checkpoint = TrainPhotoModel(WritePhotoDataset());
+        string moved = Path.Combine(directory, "moved");
+        Directory.Move(Path.Combine(directory, "photos"), moved);
+
+        AssertUserError(CliRunner.Run(directory, "eval", "--checkpoint", checkpoint), "not found", "--data");
+        var again = CliRunner.Run(directory, "eval", "--checkpoint", checkpoint, "--data", moved);
+        Assert.True(again.ExitCode == 0, again.Error);
+    }
+
+    [Fact]
+    public void Eval_ClassWithoutTestImagesIsNamed()
+    {
+        string config = WritePhotoDataset();
+        // One image: the split keeps it for training, so the class has no test images.
+        Directory.CreateDirectory(Path.Combine(directory, "photos", "green"));
+        File.Copy(Path.Combine(directory, "photos", "red", "0.png"), Path.Combine(directory, "photos", "green", "0.png"));
+        string checkpoint = TrainPhotoModel(config);
+
+        var eval = CliRunner.Run(directory, "eval", "--checkpoint", checkpoint);
+
+        Assert.True(eval.ExitCode == 0, eval.Error);
+        Assert.Contains("no test images", eval.Output);
+        Assert.DoesNotContain("NaN", eval.Output);
+    }
+
+    [Fact]
+    public void Train_ResumeMessagesNameTheFix()
+    {
+        string checkpoint = TrainPhotoModel(WritePhotoDataset());
+        string run = Path.GetDirectoryName(checkpoint)!;
+
+        var neither = CliRunner.Run(directory, "train");
+        AssertUserError(neither, "--config FILE");
+        Assert.DoesNotContain("not both", neither.Error);
+        AssertUserError(CliRunner.Run(directory, "train", "--resume", checkpoint), "is a file", run);
+        AssertUserError(CliRunner.Run(directory, "train", "--resume", run),
+            "already completed all 1 epoch;", "--epochs 2");
+        var fewer = CliRunner.Run(directory, "train", "--resume", run, "--epochs", "1");
+        AssertUserError(fewer, "--epochs 1:", "already completed 1 epoch;");
+        Assert.DoesNotContain("of 1 epochs", fewer.Error);
+    }
+
+    [Fact]
+    public void Train_WarnsAboutReplacedModelKeys()
+    {
+        WritePhotoDataset();
+        string config = Path.Combine(directory, "classes.json");
+        File.WriteAllText(config, """
+            { "data": { "kind": "folder", "path": "photos", "size": 16 },
+              "model": { "width": 2, "hidden": 16, "classes": 5, "input_channels": 1 }, "epochs": 1 }
+            """);
+
+        var result = CliRunner.Run(directory, "train", "--config", config, "--out", Path.Combine(directory, "c"));
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("warning: ", result.Error);
+        Assert.Contains("model.classes is 5 but the data has 2 classes", result.Error);
+        Assert.Contains("model.input_channels is 1 but the data has 3 channels", result.Error);
+    }
+
+    [Fact]
+    public void Export_GreyModelSaysOneChannel()
+    {
+        WritePhotoDataset();
+        string config = Path.Combine(directory, "grey.json");
+        File.WriteAllText(config, """
+            { "data": { "kind": "folder", "path": "photos", "channels": 1, "size": 16 },
+              "model": { "width": 2, "hidden": 16 }, "epochs": 1 }
+            """);
+        string checkpoint = TrainPhotoModel(config);
+        string onnx = Path.Combine(directory, "grey.onnx");
+
+        var result = CliRunner.Run(directory, "export", "--checkpoint", checkpoint, "--onnx", onnx);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        string bytes = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(onnx));
+        Assert.Contains("to 1 channel (grey)", bytes);
+        Assert.DoesNotContain("1 channels", bytes);
+    }
+
+    [Theory]
+    [InlineData("""{ "width": 4, "hidden": 16, "cbam": { "mode": "channel", "placement": "after-conv2" } }""",
+        "channel attention only")]
+    [InlineData("""{ "width": 4, "hidden": 16 }""", "has no CBAM blocks")]
+    public void Inspect_SaysWhyNoAttentionMap(string model, string expected)
+    {
+        // An untrained checkpoint is enough: the message depends on the architecture only.
+        var config = TrainConfig.Parse($$"""{ "model": {{model}} }""");
+        using var backend = new FashionCuda.Backends.Cpu.CpuBackend();
+        var network = FashionCuda.Models.ModelFactory.Create(config, backend, new FashionCuda.Tensors.Rng(1));
+        string checkpoint = Path.Combine(directory, "untrained.safetensors");
+        Checkpoint.Save(checkpoint, network, config, FashionCuda.Data.FashionMnist.ClassNames, 0.3f, 0.35f);
+
+        var result = CliRunner.Run(directory, "inspect", "--checkpoint", checkpoint, "--image", "0", "--data",
+            CliRunner.EmbeddedData(), "--out", Path.Combine(directory, "inspect"));
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains(expected, result.Output);
     }
 }

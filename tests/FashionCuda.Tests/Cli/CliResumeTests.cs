@@ -100,4 +100,51 @@ public sealed class CliResumeTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("either --config", result.Error);
     }
+
+    [Fact]
+    public void Train_InterruptNamesTheResumeCommand()
+    {
+        // NOTE: sends SIGINT with the kill command, so on Windows this test checks nothing.
+        if (OperatingSystem.IsWindows())
+            return;
+        string config = WriteConfig();
+        string run = Path.Combine(directory, "interrupted");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+                 {
+                     Path.Combine(AppContext.BaseDirectory, "fashioncuda.dll"), "train", "--config", config, "--data",
+                     DataFolder(), "--out", run,
+                 })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var error = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is not null)
+                error.Enqueue(line.Data);
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        string checkpoint = Path.Combine(run, Checkpoint.FileName);
+        var timeout = Stopwatch.StartNew();
+        while (!File.Exists(checkpoint) && !process.HasExited && timeout.Elapsed < TimeSpan.FromMinutes(3))
+            Thread.Sleep(5);
+        Assert.False(process.HasExited, "The run finished before it could be interrupted.");
+
+        // SIGINT is what Ctrl+C sends; .NET raises Console.CancelKeyPress for it.
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()]))
+            kill.WaitForExit();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "train did not stop after SIGINT.");
+        process.WaitForExit(); // flushes the redirected output
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains($"fashioncuda train --resume {run}", string.Join("\n", error));
+    }
 }

@@ -121,6 +121,7 @@ public sealed class FashionMnistTests : IDisposable
         Assert.Contains("--data", error.Message);
         Assert.Contains($"{given}: the folder does not exist", error.Message);
         Assert.DoesNotContain(system, error.Message);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     [Fact]
@@ -141,6 +142,7 @@ public sealed class FashionMnistTests : IDisposable
         Assert.DoesNotContain($"missing {FashionMnist.TrainImagesFile}", error.Message);
         Assert.Contains("apt-get install dataset-fashion-mnist", error.Message);
         Assert.Contains("--data DIR", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     [Fact]

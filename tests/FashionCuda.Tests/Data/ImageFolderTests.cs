@@ -424,6 +424,184 @@ public sealed class ImageFolderTests : IDisposable
     }
 
     [Fact]
+    public void Load_ClassWithOnlyDamagedImagesIsDropped()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            SavePng($"a/{i}.png");
+            SavePng($"b/{i}.png");
+        }
+        File.WriteAllBytes(PathOf("ghost/empty.png"), []);
+        File.WriteAllBytes(PathOf("ghost/cut.png"), [0x89, (byte)'P', (byte)'N', (byte)'G']);
+
+        var data = Load(Options() with { TestFraction = 0.34 });
+
+        Assert.Equal(["a", "b"], data.ClassNames);
+        Assert.Equal(2, data.Train.Dataset.ClassCount);
+        Assert.Equal(2, data.Test.Dataset.ClassCount);
+        Assert.All(data.Train.Dataset.Labels, label => Assert.InRange(label, 0, 1));
+        Assert.Equal(6, data.Train.Dataset.Count + data.Test.Dataset.Count);
+        Assert.Contains(warnings, line => line.Contains("class 'ghost' is left out"));
+    }
+
+    [Fact]
+    public void Load_OneClassLeftAfterDecodingIsRejected()
+    {
+        SavePng("a/0.png");
+        SavePng("a/1.png");
+        File.WriteAllBytes(PathOf("ghost/empty.png"), []);
+
+        var error = Assert.Throws<DataFileException>(() => Load(Options() with { TestFraction = 0.5 }));
+
+        Assert.Contains("only 1 class", error.Message);
+        Assert.Contains("'ghost'", error.Message);
+    }
+
+    [Fact]
+    public void Load_TrainFolderWithoutTestIsNamed()
+    {
+        SavePng("train/a/0.png");
+        SavePng("train/b/0.png");
+
+        var error = Assert.Throws<DataFileException>(() => Load(Options()));
+
+        Assert.Contains($"{Path.Combine(root, "test")} is missing", error.Message);
+        Assert.DoesNotContain("only one class", error.Message);
+    }
+
+    private ImageFolderData LoadList(string text)
+    {
+        File.WriteAllText(PathOf("list.csv"), text);
+        return ImageFolder.Load(Path.Combine(root, "list.csv"), Options() with { TestFraction = 0.5 }, warnings.Add);
+    }
+
+    private void SaveFourImages()
+    {
+        for (int i = 1; i <= 4; i++)
+            SavePng($"img/{i}.png");
+    }
+
+    [Fact]
+    public void LoadList_ThirdFieldIsRejected()
+    {
+        SaveFourImages();
+
+        var error = Assert.Throws<DataFileException>(() =>
+            LoadList("img/1.png,bag\nimg/2.png,bag,extra\nimg/3.png,shirt\nimg/4.png,shirt\n"));
+
+        Assert.Contains("line 2", error.Message);
+        Assert.Contains("3 fields", error.Message);
+    }
+
+    [Fact]
+    public void LoadList_AnyHeaderIsSkipped()
+    {
+        SaveFourImages();
+
+        var data = LoadList("file,class\nimg/1.png,bag\nimg/2.png,bag\nimg/3.png,shirt\nimg/4.png,shirt\n");
+
+        Assert.Equal(["bag", "shirt"], data.ClassNames);
+    }
+
+    [Fact]
+    public void LoadList_QuotedPathMayContainComma()
+    {
+        SaveFourImages();
+        SavePng("img/a,b.png");
+
+        var data = LoadList("\"img/a,b.png\",bag\nimg/1.png,bag\nimg/3.png,shirt\nimg/4.png,shirt\n");
+
+        Assert.Equal(["bag", "shirt"], data.ClassNames);
+        Assert.Contains(Path.Combine(root, "img", "a,b.png"), data.Train.Paths.Concat(data.Test.Paths));
+    }
+
+    [Fact]
+    public void LoadList_DuplicateLineIsRejected()
+    {
+        SaveFourImages();
+
+        var error = Assert.Throws<DataFileException>(() =>
+            LoadList("img/1.png,bag\nimg/2.png,bag\nimg/3.png,shirt\n./img/1.png,bag\n"));
+
+        Assert.Contains("line 4", error.Message);
+        Assert.Contains("already listed on line 1", error.Message);
+    }
+
+    [Fact]
+    public void LoadList_LabelsDifferingInCaseAreRejected()
+    {
+        SaveFourImages();
+
+        var error = Assert.Throws<DataFileException>(() =>
+            LoadList("img/1.png,bag\nimg/2.png,Bag\nimg/3.png,shirt\nimg/4.png,shirt\n"));
+
+        Assert.Contains("'bag' (line 1) and 'Bag' (line 2)", error.Message);
+    }
+
+    [Fact]
+    public void LoadList_MissingImageIsAnError()
+    {
+        SaveFourImages();
+
+        var error = Assert.Throws<DataFileException>(() =>
+            LoadList("img/1.png,bag\nimg/2.png,bag\nimg/3.png,shirt\nimg/typo.png,shirt\n"));
+
+        Assert.Contains("line 4", error.Message);
+        Assert.Contains(Path.Combine(root, "img", "typo.png"), error.Message);
+        Assert.Contains("not found", error.Message);
+    }
+
+    [Fact]
+    public void Decode_OversizedImageIsRejectedFromItsHeader()
+    {
+        // A PNG header that declares 20000×20000 pixels; decoding it whole would allocate 1.6 GB.
+        string path = PathOf("big.png");
+        File.WriteAllBytes(path, PngHeaderOnly(20_000, 20_000));
+
+        var error = Assert.Throws<ImageDecodeException>(() => DecodeOne("big.png", Options()));
+
+        Assert.Contains("20000×20000", error.Message);
+        Assert.Contains("megapixels", error.Message);
+    }
+
+    /// <summary>The PNG signature, an IHDR chunk (8-bit RGB) with a valid CRC-32, and IEND.</summary>
+    private static byte[] PngHeaderOnly(int width, int height)
+    {
+        var bytes = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        void Chunk(string type, byte[] data)
+        {
+            var length = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+            bytes.AddRange(length);
+            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+            bytes.AddRange(typed);
+            var crc = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(typed));
+            bytes.AddRange(crc);
+        }
+        var header = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // colour type RGB
+        Chunk("IHDR", header);
+        Chunk("IEND", []);
+        return bytes.ToArray();
+    }
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
+    }
+
+    [Fact]
     public void Normalization_IsComputedPerChannel()
     {
         // Two 1×2 RGB images: channel 0 takes 0 and 255, channel 1 takes 51 and 102, channel 2 is 255 or 0.

@@ -114,4 +114,33 @@ public class ModelInspectionTests
         Assert.True(times.TotalBackward >= times.Layers.Aggregate(TimeSpan.Zero, (s, l) => s + l.Backward));
         Assert.False(Tape.Current.TimeBackward);
     }
+
+    [Fact]
+    public void Inspect_ResNetReluCallsGetDistinctNames()
+    {
+        var model = new ResNet(new CpuBackend(), new Rng(1), ResNetOptions.Narrow(2));
+        var images = StudyRunnerTests.RandomImages(1, 4);
+
+        var inspection = ModelInspection.Inspect(model, Normalization.Identity, images.Image(0), 28, 28);
+
+        var names = inspection.Features.Select(f => f.Layer).ToList();
+        Assert.Equal(names.Count, names.Distinct().Count());
+        Assert.Contains("layer1.0.relu-1", names);
+        Assert.Contains("layer1.0.relu-2", names);
+    }
+
+    [Fact]
+    public void Inspect_ReadsRgbImages()
+    {
+        var model = new AlexNetFm(new CpuBackend(), new Rng(3),
+            new AlexNetFmOptions { Width = 2, HiddenFeatures = 8, InputChannels = 3, InputSize = 16, Classes = 4 });
+        var pixels = new byte[3 * 16 * 16];
+        new Random(1).NextBytes(pixels);
+
+        var inspection = ModelInspection.Inspect(model, new Normalization([0.5f, 0.4f, 0.3f], [0.2f, 0.2f, 0.2f]),
+            pixels, 16, 16, top: 4);
+
+        Assert.Equal(4, inspection.Top.Count);
+        Assert.Equal(16, inspection.Features[0].Height);
+    }
 }

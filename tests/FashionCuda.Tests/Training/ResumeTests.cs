@@ -55,7 +55,11 @@ public sealed class ResumeTests : IDisposable
     }
 
     /// <summary>Trains with a cancellation right after epoch 1 is saved, so the run stops there.</summary>
-    private void TrainUntilInterrupted(TrainConfig config, ImageDataset train, ImageDataset test)
+    private void TrainUntilInterrupted(TrainConfig config, ImageDataset train, ImageDataset test) =>
+        TrainUntilInterrupted(directory, config, train, test);
+
+    private static void TrainUntilInterrupted(string directory, TrainConfig config, ImageDataset train,
+        ImageDataset test)
     {
         using var backend = new CpuBackend();
         var trainer = new Trainer(config, backend, train, test);
@@ -169,6 +173,7 @@ public sealed class ResumeTests : IDisposable
 
         Assert.Contains(statePath, error.Message);
         Assert.Contains("truncated", error.Message);
+        Assert.Contains("start it again with 'train --config", error.Message);
     }
 
     [Fact]
@@ -196,5 +201,60 @@ public sealed class ResumeTests : IDisposable
         var error = Assert.Throws<CheckpointException>(() => RunCheckpoint.Load(directory));
 
         Assert.Contains(RunCheckpoint.StateFileName, error.Message);
+    }
+
+    [Fact]
+    public void Resume_WithChangedDataIsRejected()
+    {
+        var config = Config("sgd");
+        var train = RandomDataset(72, 1);
+        var test = RandomDataset(16, 2);
+        TrainUntilInterrupted(config, train, test);
+        var state = RunCheckpoint.Load(directory);
+        using var backend = new CpuBackend();
+
+        var fewer = new Trainer(state.Config, backend, train.Take(71), test);
+        var error = Assert.Throws<CheckpointException>(() => fewer.Resume(state));
+        Assert.Contains("changed since", error.Message);
+        Assert.Contains("epoch 1", error.Message);
+
+        var edited = (byte[])train.Labels.Clone();
+        edited[0] = (byte)((edited[0] + 1) % 10);
+        var relabelled = new Trainer(state.Config, backend, new ImageDataset(train.Pixels, edited, 28, 28), test);
+        Assert.Throws<CheckpointException>(() => relabelled.Resume(state));
+
+        var same = new Trainer(state.Config, backend, new ImageDataset((byte[])train.Pixels.Clone(),
+            (byte[])train.Labels.Clone(), 28, 28), test);
+        same.Resume(state);
+        Assert.Equal(1, same.StartEpoch);
+    }
+
+    [Fact]
+    public void Load_ModelOfAnotherRunIsRejected()
+    {
+        string other = Path.Combine(directory, "other");
+        Directory.CreateDirectory(other);
+        TrainUntilInterrupted(Config("sgd"), RandomDataset(72, 1), RandomDataset(16, 2));
+        TrainUntilInterrupted(other, Config("sgd") with { Seed = 6 }, RandomDataset(72, 1), RandomDataset(16, 2));
+        File.Copy(Path.Combine(other, Checkpoint.FileName), Path.Combine(directory, Checkpoint.FileName),
+            overwrite: true);
+
+        var error = Assert.Throws<CheckpointException>(() => RunCheckpoint.Load(directory));
+
+        Assert.Contains("is not the model", error.Message);
+        Assert.Contains("--config", error.Message);
+    }
+
+    [Fact]
+    public void CheckpointLoad_RejectsTrainingState()
+    {
+        TrainUntilInterrupted(Config("sgd"), RandomDataset(72, 1), RandomDataset(16, 2));
+        using var backend = new CpuBackend();
+
+        var error = Assert.Throws<CheckpointException>(() =>
+            Checkpoint.Load(Path.Combine(directory, RunCheckpoint.StateFileName), backend));
+
+        Assert.Contains("training state", error.Message);
+        Assert.Contains(Path.Combine(directory, Checkpoint.FileName), error.Message);
     }
 }

@@ -61,6 +61,62 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Read_GarbageHeaderHidesParserText()
+    {
+        string path = Path.Combine(directory, "g.safetensors");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes(8UL), .. "{\"a\": }"u8.ToArray()]);
+        var error = Assert.Throws<CheckpointException>(() => SafeTensors.Read(path));
+        Assert.DoesNotContain("LineNumber", error.Message);
+        Assert.Contains("restore the file", error.Message);
+    }
+
+    [Fact]
+    public void Read_FlippedDataByteIsCorrupt()
+    {
+        string path = Path.Combine(directory, "f.safetensors");
+        SafeTensors.Write(path, [("w", [4], [1f, 2f, 3f, 4f])]);
+        var bytes = File.ReadAllBytes(path);
+        bytes[^3] ^= 0x10;
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<CheckpointException>(() => SafeTensors.Read(path));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("checksum", error.Message);
+    }
+
+    [Fact]
+    public void Read_ChangedMetadataValueIsCorrupt()
+    {
+        string path = Path.Combine(directory, "m.safetensors");
+        SafeTensors.Write(path, [("w", [1], [1f])], new Dictionary<string, string> { ["epoch"] = "3" });
+        var bytes = File.ReadAllBytes(path);
+        int digit = Encoding.UTF8.GetString(bytes).IndexOf("\"epoch\":\"3\"", StringComparison.Ordinal) + 9;
+        Assert.Equal((byte)'3', bytes[digit]);
+        bytes[digit] = (byte)'4';
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<CheckpointException>(() => SafeTensors.Read(path));
+
+        Assert.Contains("checksum", error.Message);
+    }
+
+    [Fact]
+    public void Read_FileWithoutChecksumIsAccepted()
+    {
+        // Files written by PyTorch's safetensors have no checksum and are read as they are.
+        string path = Path.Combine(directory, "p.safetensors");
+        string header = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        File.WriteAllBytes(path,
+            [.. BitConverter.GetBytes((ulong)header.Length), .. Encoding.UTF8.GetBytes(header), .. BitConverter.GetBytes(2.5f)]);
+
+        var (tensors, metadata) = SafeTensors.Read(path);
+
+        Assert.Equal([2.5f], tensors["w"].Values);
+        Assert.Empty(metadata);
+    }
+
+    [Fact]
     public void Write_ReplacesAtomicallyAndLeavesNoTemporary()
     {
         string path = Path.Combine(directory, "e.safetensors");
