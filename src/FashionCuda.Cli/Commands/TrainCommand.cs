@@ -72,7 +72,8 @@ public static class TrainCommand
             WarnAboutReplacedModelKeys(configPath, train);
         string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
             Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
-        if (resumeDirectory is null) Common.RequireFreshRunFolder(runDirectory);
+        if (resumeDirectory is null)
+            Common.RequireFreshRunFolder(runDirectory);
 
         var trainer = new Trainer(config, backend, train, test);
         if (resumeState is not null)
