@@ -39,7 +39,10 @@ public sealed class AlexNetParityTests
     private const float WeightDecay = 5e-4f;
     private const int SgdSteps = 5;
 
-    private static readonly Lazy<Fixture> Expected = new(Fixture.Load);
+    private const string FixtureFile = "alexnet_fm_w4.safetensors";
+
+    private static readonly Lazy<ParityFixture> Expected =
+        new(() => ParityFixture.Load(FixtureFile, "tests/pytorch/make_alexnet_fixtures.py"));
 
     public static TheoryData<string> Backends => new() { "reference", "cpu" };
 
@@ -47,7 +50,7 @@ public sealed class AlexNetParityTests
     [MemberData(nameof(Backends))]
     public void ForwardMatchesPyTorch(string backendName)
     {
-        using var backend = new OwnedBackend(backendName);
+        using var backend = new ParityBackend(backendName);
         var model = CreateModel(backend.Backend);
         var input = Expected.Value.Upload(backend.Backend, "input");
         var labels = Expected.Value.Upload(backend.Backend, "labels");
@@ -70,7 +73,7 @@ public sealed class AlexNetParityTests
     [MemberData(nameof(Backends))]
     public void GradientsMatchPyTorch(string backendName)
     {
-        using var backend = new OwnedBackend(backendName);
+        using var backend = new ParityBackend(backendName);
         var model = CreateModel(backend.Backend);
         var input = Expected.Value.Upload(backend.Backend, "input");
         var labels = Expected.Value.Upload(backend.Backend, "labels");
@@ -86,7 +89,7 @@ public sealed class AlexNetParityTests
             Assert.NotNull(parameter.Grad);
             string key = "grad." + name;
             Assert.True(Expected.Value.Values(key).Any(v => v != 0f), $"Fixture tensor {key} is all zeros.");
-            if (Compare(key, Expected.Value, key, parameter.Grad.ToArray(), GradientAbsolute, GradientRelative)
+            if (Expected.Value.Compare(key, parameter.Grad.ToArray(), GradientAbsolute, GradientRelative)
                 is { } mismatch)
                 mismatches.Add(mismatch);
         }
@@ -97,7 +100,7 @@ public sealed class AlexNetParityTests
     [MemberData(nameof(Backends))]
     public void SgdMomentumMatchesPyTorch(string backendName)
     {
-        using var backend = new OwnedBackend(backendName);
+        using var backend = new ParityBackend(backendName);
         var model = CreateModel(backend.Backend);
         var input = Expected.Value.Upload(backend.Backend, "input");
         var labels = Expected.Value.Upload(backend.Backend, "labels");
@@ -118,13 +121,13 @@ public sealed class AlexNetParityTests
 
         AssertClose("losses of the SGD steps", Expected.Value, "sgd_losses", losses, SgdAbsolute, SgdRelative);
         var parameters = model.NamedParameters().ToDictionary(entry => entry.Name, entry => entry.Parameter);
-        var finalNames = Expected.Value.Names.Where(n => n.StartsWith("sgd_final.", StringComparison.Ordinal)).ToList();
+        var finalNames = Expected.Value.Tensors.Keys.Where(n => n.StartsWith("sgd_final.", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(finalNames);
         var mismatches = new List<string>();
         foreach (string key in finalNames)
         {
             var parameter = parameters[key["sgd_final.".Length..]];
-            if (Compare(key, Expected.Value, key, parameter.ToArray(), SgdAbsolute, SgdRelative) is { } mismatch)
+            if (Expected.Value.Compare(key, parameter.ToArray(), SgdAbsolute, SgdRelative) is { } mismatch)
                 mismatches.Add(mismatch);
         }
         Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
@@ -140,126 +143,14 @@ public sealed class AlexNetParityTests
         var state = Expected.Value.Tensors
             .Where(entry => stateNames.Contains(entry.Key))
             .ToDictionary(entry => entry.Key, entry => entry.Value);
-        model.LoadStateDict(state, Fixture.FileName);
+        model.LoadStateDict(state, FixtureFile);
         return model;
     }
 
-    private static void AssertClose(string what, Fixture fixture, string key, float[] actual, float absolute,
+    private static void AssertClose(string what, ParityFixture fixture, string key, float[] actual, float absolute,
         float relative)
     {
-        string? mismatch = Compare(what, fixture, key, actual, absolute, relative);
-        Assert.True(mismatch is null, mismatch);
-    }
-
-    /// <summary>
-    /// Returns null when every value is within absolute + relative·|expected|, otherwise a message with the
-    /// number of mismatches, the first one and the largest difference. NaN in <paramref name="actual"/> fails.
-    /// </summary>
-    private static string? Compare(string what, Fixture fixture, string key, float[] actual, float absolute,
-        float relative)
-    {
-        float[] expected = fixture.Values(key);
-        int[] shape = fixture.Shape(key);
-        if (actual.Length != expected.Length)
-            return $"{what}: {actual.Length} values, but the fixture has {expected.Length}.";
-
-        int mismatches = 0;
-        int first = -1;
-        int largest = 0;
-        double largestDifference = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double difference = Math.Abs((double)actual[i] - expected[i]);
-            if (!(difference <= absolute + relative * Math.Abs((double)expected[i])))
-            {
-                mismatches++;
-                if (first < 0)
-                    first = i;
-            }
-            if (!(difference <= largestDifference))
-            {
-                largestDifference = difference;
-                largest = i;
-            }
-        }
-        if (mismatches == 0)
-            return null;
-        return $"{what} {Shape.Format(shape)}: {mismatches} of {expected.Length} values differ by more than " +
-               $"{absolute:g} + {relative:g}·|expected|. First at {FormatIndex(shape, first)}: expected " +
-               $"{expected[first]:g9}, actual {actual[first]:g9}. Largest difference {largestDifference:g3} at " +
-               $"{FormatIndex(shape, largest)}: expected {expected[largest]:g9}, actual {actual[largest]:g9}.";
-    }
-
-    /// <summary>Formats a row-major flat index as a multi-index, e.g. [2, 0, 1, 1].</summary>
-    private static string FormatIndex(int[] shape, int flatIndex)
-    {
-        var index = new int[shape.Length];
-        for (int d = shape.Length - 1; d >= 0; d--)
-        {
-            index[d] = flatIndex % shape[d];
-            flatIndex /= shape[d];
-        }
-        return "[" + string.Join(", ", index) + "]";
-    }
-
-    /// <summary>The tensors of the fixture file, read once per test run.</summary>
-    private sealed class Fixture
-    {
-        public const string FileName = "alexnet_fm_w4.safetensors";
-
-        private Fixture(Dictionary<string, (int[] Shape, float[] Values)> tensors)
-        {
-            Tensors = tensors;
-        }
-
-        public IReadOnlyDictionary<string, (int[] Shape, float[] Values)> Tensors { get; }
-
-        public IEnumerable<string> Names => Tensors.Keys;
-
-        public static Fixture Load()
-        {
-            string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", FileName);
-            if (!File.Exists(path))
-                throw new FileNotFoundException(
-                    $"Parity fixture not found at {path}. It is copied from tests/FashionCuda.Tests/Fixtures at " +
-                    "build time; regenerate it with /usr/bin/python3 tests/pytorch/make_alexnet_fixtures.py.", path);
-            return new Fixture(SafeTensors.Read(path).Tensors);
-        }
-
-        public float[] Values(string key) => Get(key).Values;
-
-        public int[] Shape(string key) => Get(key).Shape;
-
-        /// <summary>Uploads a fixture tensor as a new tensor on <paramref name="backend"/>.</summary>
-        public Tensor Upload(IBackend backend, string key)
-        {
-            var (shape, values) = Get(key);
-            return Tensor.FromArray(backend, values, shape, persistent: true);
-        }
-
-        private (int[] Shape, float[] Values) Get(string key) =>
-            Tensors.TryGetValue(key, out var tensor)
-                ? tensor
-                : throw new KeyNotFoundException(
-                    $"The parity fixture has no tensor '{key}'; regenerate it with " +
-                    "tests/pytorch/make_alexnet_fixtures.py.");
-    }
-
-    /// <summary>A backend created by name for one test, disposed with it where the backend owns threads.</summary>
-    private sealed class OwnedBackend : IDisposable
-    {
-        public OwnedBackend(string name)
-        {
-            Backend = name switch
-            {
-                "reference" => new ReferenceBackend(),
-                "cpu" => new CpuBackend(),
-                _ => throw new ArgumentException($"Unknown backend '{name}': use reference or cpu.", nameof(name)),
-            };
-        }
-
-        public IBackend Backend { get; }
-
-        public void Dispose() => (Backend as IDisposable)?.Dispose();
+        string? mismatch = fixture.Compare(key, actual, absolute, relative);
+        Assert.True(mismatch is null, $"{what}: {mismatch}");
     }
 }
