@@ -10,7 +10,8 @@ Targets:
   bench          bench/compare-pytorch.sh: fashioncuda bench beside PyTorch, w=32 and w=64, batch 128.
   kernels        PTX for every kernels/*.cu with nvcc through CMake (needs the CUDA toolkit).
   check-kernels  Compile-check every kernels/*.cu to PTX with clang-14 (no CUDA toolkit needed).
-  publish        Self-contained, trimmed linux-x64 CLI in publish/linux-x64.
+  publish        Self-contained, trimmed, compressed single-file linux-x64 CLI in publish/linux-x64, without
+                 ONNX Runtime (about 22 MB), for the GPU device check.
 #>
 param(
     [Parameter(Position = 0)]
@@ -40,6 +41,8 @@ switch ($Target) {
     'check-kernels' { Invoke-Step 'bash' @('kernels/check-ptx.sh', 'build/ptx-check') }
     'publish' {
         Invoke-Step 'dotnet' @('publish', 'src/FashionCuda.Cli', '-c', 'Release', '-r', 'linux-x64',
-            '--self-contained', 'true', '-p:PublishTrimmed=true', '-o', 'publish/linux-x64')
+            '--self-contained', 'true', '-p:PublishTrimmed=true', '-p:PublishSingleFile=true',
+            '-p:EnableCompressionInSingleFile=true', '-p:IncludeNativeLibrariesForSelfExtract=true',
+            '-p:FashionCudaWithoutOnnxRuntime=true', '-o', 'publish/linux-x64')
     }
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The CUDA device check, for a machine with a GPU and nvcc but no .NET. It uses the self-contained CLI that
 # was published beforehand on a machine with .NET:
-#   dotnet publish src/FashionCuda.Cli -c Release -r linux-x64 --self-contained -p:PublishTrimmed=true \
-#       -o publish/linux-x64
+#   dotnet pwsh build.ps1 publish     (or the dotnet publish command of that target)
+# which writes the single file publish/linux-x64/fashioncuda.
 # Steps: compile kernels/*.cu to PTX with nvcc, list the devices, run `check --device cuda` (the CPU
 # comparison table), `kernels bench`, one training epoch on full Fashion-MNIST, and `bench --device cuda`
 # beside PyTorch eager with cuDNN. Each step has its own time limit and the whole check aims to end within

@@ -18,13 +18,31 @@ public static class OnnxBench
     /// <param name="MaxAbsDifference">Largest |engine − ONNX Runtime| over the batch's outputs.</param>
     public sealed record Result(double ImagesPerSecond, double MaxAbsDifference, string RuntimeVersion);
 
+    /// <summary>
+    /// Opens an ONNX Runtime session, or raises a <see cref="UserException"/> when the native library is absent,
+    /// as in the device-check publish made with <c>-p:FashionCudaWithoutOnnxRuntime=true</c>.
+    /// </summary>
+    private static InferenceSession OpenSession(string path)
+    {
+        try
+        {
+            return new InferenceSession(path);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new UserException(
+                "--onnx: ONNX Runtime's native library is not in this build (it was published without it); run " +
+                "bench --onnx from a normal build, e.g. dotnet run --project src/FashionCuda.Cli -c Release.");
+        }
+    }
+
     public static Result Measure(Module model, float[] images, int[] shape, int warmup, int steps)
     {
         string path = Path.Combine(Path.GetTempPath(), $"fashioncuda-bench-{Environment.ProcessId}.onnx");
         try
         {
             OnnxExporter.Export(model, shape[1], shape[2], path);
-            using var session = new InferenceSession(path);
+            using var session = OpenSession(path);
             var input = new DenseTensor(images, shape);
             var inputs = new[] { NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, input) };
             float[] runtimeOutput = [];
