@@ -38,6 +38,9 @@ public sealed partial class CpuBackend : IBackend, IDisposable
     /// <summary>Bytes of tensor storage handed out by the buffer pool, without kernel scratch buffers.</summary>
     public long BytesInUse => buffers.BytesInUse;
 
+    /// <summary>Tensor arrays created so far rather than reused from the pool.</summary>
+    public long ArraysCreated => buffers.ArraysCreated;
+
     public long PeakBytesInUse => buffers.PeakBytesInUse;
 
     public void ResetPeakMemory() => buffers.ResetPeak();
