@@ -114,6 +114,18 @@ public static class GradMode
         return false;
     }
 
+    /// <summary>Sets every gradient of <paramref name="parameters"/> to zero, allocating it persistent the first time.</summary>
+    public static void ZeroGrad(IEnumerable<Tensor> parameters)
+    {
+        foreach (var parameter in parameters)
+        {
+            if (parameter.Grad is null)
+                parameter.Grad = Tensor.Zeros(parameter.Backend, parameter.Dimensions, persistent: true);
+            else
+                parameter.Backend.Fill(parameter.Grad, 0f);
+        }
+    }
+
     /// <summary>
     /// Adds <paramref name="grad"/> to <paramref name="tensor"/>'s gradient and takes ownership of it. A leaf's
     /// gradient is persistent, so it survives the tensor scope of the step that produced it.

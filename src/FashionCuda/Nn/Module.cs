@@ -1,3 +1,4 @@
+using FashionCuda.Autograd;
 using FashionCuda.Backends;
 using FashionCuda.Tensors;
 
@@ -106,16 +107,7 @@ public abstract class Module
     public long OwnParameterCount() => parameters.Sum(p => p.Tensor.Length);
 
     /// <summary>Clears every parameter gradient to zero (or allocates it as zeros).</summary>
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters())
-        {
-            if (parameter.Grad is null)
-                parameter.Grad = Tensor.Zeros(parameter.Backend, parameter.Dimensions, persistent: true);
-            else
-                parameter.Backend.Fill(parameter.Grad, 0f);
-        }
-    }
+    public void ZeroGrad() => GradMode.ZeroGrad(Parameters());
 
     /// <summary>Copies host values into parameters and buffers by name; every name must match in shape.</summary>
     public void LoadStateDict(IReadOnlyDictionary<string, (int[] Shape, float[] Values)> state, string source)

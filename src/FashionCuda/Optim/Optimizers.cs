@@ -31,16 +31,7 @@ public abstract class Optimizer
     /// </summary>
     public abstract string Kind { get; }
 
-    public void ZeroGrad()
-    {
-        foreach (var parameter in Parameters)
-        {
-            if (parameter.Grad is null)
-                parameter.Grad = Tensor.Zeros(parameter.Backend, parameter.Dimensions, persistent: true);
-            else
-                parameter.Backend.Fill(parameter.Grad, 0f);
-        }
-    }
+    public void ZeroGrad() => GradMode.ZeroGrad(Parameters);
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
     public void Step()
