@@ -30,6 +30,27 @@ def alexnet_fm(width: int, hidden: int = 1024, classes: int = 10) -> nn.Module:
     return nn.Sequential(features, nn.Flatten(), classifier)
 
 
+def make_steps(model: nn.Module, optimizer, images, labels):
+    """Return the training step (SGD on cross-entropy) and the inference step that both benchmarks time.
+
+    The inference step copies the logits to the host, as the engine's bench does.
+    """
+    loss_function = nn.CrossEntropyLoss()
+
+    def train_step() -> None:
+        optimizer.zero_grad()
+        loss = loss_function(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    def infer_step() -> None:
+        with torch.no_grad():
+            model(images).cpu()
+
+    return train_step, infer_step
+
+
 def measure(step, warmup: int, steps: int, batch: int) -> float:
     for _ in range(warmup):
         step()
@@ -54,23 +75,10 @@ def main() -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(args.batch, 1, 28, 28)
     labels = torch.randint(0, 10, (args.batch,))
-    loss_function = nn.CrossEntropyLoss()
-
-    def train_step() -> None:
-        optimizer.zero_grad()
-        loss = loss_function(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        loss.item()
-
+    train_step, infer_step = make_steps(model, optimizer, images, labels)
     model.train()
     train_rate = measure(train_step, args.warmup, args.steps, args.batch)
     model.eval()
-
-    def infer_step() -> None:
-        with torch.no_grad():
-            model(images).numpy()
-
     infer_rate = measure(infer_step, args.warmup, args.steps, args.batch)
     print(json.dumps({
         "torch": torch.__version__, "threads": torch.get_num_threads(), "width": args.width,

@@ -14,10 +14,9 @@ import sys
 import time
 
 import torch
-from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from alexnet_fm_torch import alexnet_fm  # noqa: E402
+from alexnet_fm_torch import alexnet_fm, make_steps  # noqa: E402
 
 
 def measure(step, warmup: int, steps: int, batch: int) -> float:
@@ -48,23 +47,10 @@ def main() -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(args.batch, 1, 28, 28, device=device)
     labels = torch.randint(0, 10, (args.batch,), device=device)
-    loss_function = nn.CrossEntropyLoss()
-
-    def train_step() -> None:
-        optimizer.zero_grad()
-        loss = loss_function(model(images), labels)
-        loss.backward()
-        optimizer.step()
-        loss.item()
-
+    train_step, infer_step = make_steps(model, optimizer, images, labels)
     model.train()
     train_rate = measure(train_step, args.warmup, args.steps, args.batch)
     model.eval()
-
-    def infer_step() -> None:
-        with torch.no_grad():
-            model(images).cpu()
-
     infer_rate = measure(infer_step, args.warmup, args.steps, args.batch)
     torch.cuda.reset_peak_memory_stats()
     train_step()
