@@ -12,7 +12,7 @@ namespace FashionCuda.Backends;
 /// <item>Tensors are float32, contiguous, row-major; images are NCHW. N batch, C input channels, H and W input
 /// height and width, K output channels, R and S kernel height and width, P and Q output height and width.</item>
 /// <item>Every tensor argument lives on this backend. Output and gradient arguments are overwritten, never
-/// accumulated into, and may not alias an input unless a method says so.</item>
+/// accumulated into, and may not alias an input unless a method's documentation allows it.</item>
 /// <item>A tie in a max (max pooling, global max pooling, max over channels) sends the gradient to the first
 /// maximal element in row-major order of the window, so exactly one input receives it.</item>
 /// <item>Labels are a tensor of N class indices stored as float32 (exact below 2^24).</item>
@@ -52,8 +52,8 @@ public interface IBackend
     void AddInPlace(Tensor destination, Tensor source);
 
     /// <summary>
-    /// output = a * b where a is (N, C, H, W) and b is (N, C, H, W), (N, C, 1, 1) or (N, 1, H, W) as
-    /// <paramref name="broadcast"/> says.
+    /// output = a * b where a is (N, C, H, W) and b is (N, C, H, W), (N, C, 1, 1) or (N, 1, H, W), as
+    /// <paramref name="broadcast"/> selects.
     /// </summary>
     void Multiply(Tensor a, Tensor b, Tensor output, Broadcast broadcast);
 
