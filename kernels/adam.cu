@@ -5,6 +5,7 @@
 //   g = grad + coupled_decay·param; m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²;
 //   param = param·shrink − step_size · m / (sqrt(v)·inverse_correction2 + eps).
 // Launch: 1-D grid, grid-stride loop; 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void adam_step_kernel(float* parameter, const float* grad, float* first_moment,

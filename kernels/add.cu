@@ -1,6 +1,7 @@
 // Elementwise sums over flat float32 buffers of any shape.
 // Launch: 1-D grid of blockDim.x threads with a grid-stride loop, so any grid size covers any length.
 // Indices are 64-bit because a buffer can hold more than 2^31 elements.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 // output = a + b; output may alias a or b.

@@ -4,6 +4,7 @@
 // on the host, 7 ints per sample: offset_y, offset_x, flip, erase_top, erase_left, erase_height, erase_width
 // (the engine's SampleTransform), so GPU batches equal the CPU pipeline's for the same seed.
 // Output: (batch, 1, H, W) float32. Launch: 1-D grid, grid-stride loop over batch·H·W; 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void augment_forward_kernel(const unsigned char* images, const int* sample_indices,

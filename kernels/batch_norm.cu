@@ -3,6 +3,7 @@
 // Launch for the reductions: one block per channel (grid C), any multiple of 32 threads, sums in double in a
 // fixed order.
 // Launch for the elementwise passes: 1-D grid, grid-stride loop over N·C·H·W. 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 // Element j (0 ≤ j < N·H·W) of channel c, in the (n, h, w) order that walks each plane contiguously.

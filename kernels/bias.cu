@@ -2,6 +2,7 @@
 // NCHW form: output (N, K, P, Q) with bias (K), used after convolutions.
 // Rows form: output (rows, columns) with bias (columns), used after linear layers.
 // Launch shapes are given above each kernel. 64-bit indices throughout.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 // output[n, k, p, q] += bias[k]. Launch: 1-D grid, grid-stride loop over N·K·P·Q.

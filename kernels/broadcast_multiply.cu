@@ -2,6 +2,7 @@
 // (N, C, H, W) in mode 0, (N, C, 1, 1) in mode 1 (per channel) and (N, 1, H, W) in mode 2 (per pixel).
 // Launch: the elementwise kernels use a 1-D grid with a grid-stride loop over N·C·H·W; the reductions state
 // their shape above each kernel. 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 // Index into b of element i of a, for plane = H·W and channels = C.

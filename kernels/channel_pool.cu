@@ -4,6 +4,7 @@
 //   *_block_per_plane_kernel: one block per plane (grid N·C), the threads stride over it and reduce.
 // A tie in the max goes to the first maximal element in row-major order, as in every backend.
 // 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void global_avg_pool_forward_thread_per_plane_kernel(const float* input, float* output,

@@ -1,6 +1,7 @@
 // Channel concatenation of NCHW float32 tensors: input (N, C_i, H, W) is the channel slice
 // [offset, offset + C_i) of output (N, C_total, H, W). The backward pass copies the slice back out.
 // Launch: 1-D grid, grid-stride loop over the N·C_i·H·W elements of the part; 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void concat_channels_forward_kernel(const float* part, float* output, long long length,

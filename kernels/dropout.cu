@@ -2,6 +2,7 @@
 // output = input · mask. The draw for element i hashes (seed, i) with the same SplitMix64 finalizer as the
 // engine's CounterRandom, so the GPU mask equals the CPU mask bit for bit.
 // Launch: 1-D grid, grid-stride loop; 64-bit indices (the hash takes the 64-bit element index).
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 static __device__ inline unsigned long long counter_hash(unsigned long long seed, unsigned long long index)

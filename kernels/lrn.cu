@@ -5,6 +5,7 @@
 //   backward  da_j = db_j · D_j^(−beta) − (2·alpha·beta/size) · a_j · Σ_{c : j ∈ window(c)} db_c · b_c / D_c
 // Launch: 1-D grid, grid-stride loop, one thread per element (N·C·H·W). Naive: each thread recomputes the
 // window sums it needs, O(size) per output and O(size²) per gradient. 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 static __device__ float lrn_denominator(const float* input, long long image_base, long long offset, int c,

@@ -5,6 +5,7 @@
 // Backward launch: one thread per input element (N·C·H·W) that gathers from every window containing it, so no
 // two threads write one element and no atomics are needed; the result is deterministic.
 // 64-bit indices for the flat positions; per-plane coordinates fit in int.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 struct pool_shape

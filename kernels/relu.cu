@@ -1,6 +1,7 @@
 // ReLU forward and backward over a flat float32 buffer of any shape (NCHW tensors included).
 // Launch: 1-D grid, blockDim.x threads, grid-stride loop, so any grid size covers any length.
 // Indices are 64-bit because a buffer can hold more than 2^31 elements.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void relu_forward_kernel(const float* input, float* output, long long length)

@@ -2,6 +2,7 @@
 //   g = grad + weight_decay·param; buf = momentum·buf + (1 − dampening)·g (buf = g on the first step);
 //   direction = nesterov ? g + momentum·buf : buf; param −= lr·direction.
 // momentum_buffer may be null when has_momentum is 0. Launch: 1-D grid, grid-stride loop; 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void sgd_step_kernel(float* parameter, const float* grad, float* momentum_buffer,

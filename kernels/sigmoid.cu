@@ -1,5 +1,6 @@
 // Logistic sigmoid forward and backward over a flat float32 buffer of any shape.
 // Launch: 1-D grid, blockDim.x threads, grid-stride loop; 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 // y = 1 / (1 + e^-x). For very negative x, e^-x overflows to +inf and y correctly becomes 0.

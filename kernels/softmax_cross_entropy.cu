@@ -6,6 +6,7 @@
 //   *_thread_per_row_kernel: naive; 1-D grid over rows, one thread per row, three passes over the row.
 //   *_warp_per_row_kernel: one 32-lane warp per row, blockDim.x/32 rows per block, shuffle reductions.
 // 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 static __device__ inline int row_label(const float* labels, long long row, int classes)

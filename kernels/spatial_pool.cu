@@ -3,6 +3,7 @@
 // thread per output pixel (N·H·W) or per input element (N·C·H·W for the mean's backward). Threads next to each
 // other handle pixels next to each other, so every channel's loads coalesce. A tie in the max goes to the first
 // channel. 64-bit indices.
+// NOTE: compile-checked to PTX only; no kernel in this file has run on a GPU yet.
 #include "common.cuh"
 
 extern "C" __global__ void channel_mean_forward_kernel(const float* input, float* output, long long pixels,
