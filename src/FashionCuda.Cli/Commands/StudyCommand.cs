@@ -32,30 +32,105 @@ public static class StudyCommand
         {
             Description = "Comma-separated arm names to run (default: all); the report then covers these arms.",
         };
+        var reportOnly = new Option<bool>("--report-only")
+        {
+            Description = "Train nothing: write report.md and plots from the finished runs in the study folder.",
+        };
         var command = new Command("study", "Run a study (arms × seeds) and write report.md with plots.")
         {
-            file, quick, data, device, output, arms,
+            file, quick, data, device, output, arms, reportOnly,
         };
-        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(file)!, parsed.GetValue(quick),
-            parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output), parsed.GetValue(arms))));
+        command.SetAction(parsed => Common.Run(() => Execute(new StudyOptions(parsed.GetValue(file)!,
+            parsed.GetValue(quick), parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output),
+            parsed.GetValue(arms), parsed.GetValue(reportOnly)))));
         return command;
     }
 
-    private static int Execute(string file, bool quick, string? dataDirectory, string device, string? output,
-        string? armList)
+    private sealed record StudyOptions(string File, bool Quick, string? Data, string Device, string? Output,
+        string? Arms, bool ReportOnly);
+
+    /// <summary>Text the report shows for the data and machine of runs whose results.json does not record them.</summary>
+    private const string NotRecorded = "not recorded in results.json";
+
+    private static int Execute(StudyOptions options)
     {
-        var fullStudy = StudyDefinition.Load(file);
-        var study = armList is null ? fullStudy : SelectArms(fullStudy, armList);
-        var backend = Common.CreateBackend(device);
-        var data = new RunDataLoader(dataDirectory);
+        var fullStudy = StudyDefinition.Load(options.File);
+        var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
         string directory = Common.PrepareOutputDirectory(
-            output ?? Path.Combine("runs", "studies", study.Name + (quick ? "-quick" : "")));
-        var runner = new StudyRunner(study, quick, directory, backend, config => data.Load(config).Data);
-        var seeds = quick ? study.QuickSeeds : study.Seeds;
-        Console.WriteLine($"study      {study.Name}{(quick ? " (--quick)" : "")}: " +
+            options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : "")));
+        bool interrupted = !options.ReportOnly && Train(study, options, directory);
+
+        var finished = new List<RunResult>();
+        var missing = new List<string>();
+        foreach (var run in fullStudy.Plan(options.Quick))
+        {
+            if (RunResult.TryReadFinished(Path.Combine(directory, run.RelativeDirectory), run.Config) is { } result)
+                finished.Add(result);
+            else
+                missing.Add($"{run.Arm.Name} seed {run.Seed}");
+        }
+        if (finished.Count == 0)
+        {
+            if (interrupted)
+            {
+                Console.Error.WriteLine("Interrupted before any run finished; rerun the same command to start again.");
+                return Interrupted;
+            }
+            throw new UserException(
+                $"No finished run of study {fullStudy.Name} in {directory}: --report-only needs runs to report on. " +
+                "Run the study without --report-only first, or pass the folder it wrote with --out.");
+        }
+
+        var summaries = StudyReport.Summarize(fullStudy, finished);
+        var best = StudyReport.Best(summaries);
+        var classNames = best.Runs[0].ClassNames ?? FashionMnist.ClassNames;
+        var plots = StudyPlots.WriteAll(directory, summaries, classNames);
+        var context = new ReportContext
+        {
+            Command = CommandLine(options),
+            DataSource = NotRecorded,
+            Hardware = NotRecorded,
+            Quick = options.Quick,
+            Plots = plots,
+            MissingRuns = missing,
+        };
+        StudyReport.Write(directory, fullStudy, summaries, context);
+        Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
+        var others = finished.Select(r => r.Arm).Distinct().Where(arm => study.Arms.All(a => a.Name != arm)).ToList();
+        if (options.Arms is not null && others.Count > 0)
+        {
+            Console.WriteLine($"The report also covers the finished runs of {string.Join(", ", others)} found in " +
+                              $"{directory}.");
+        }
+        if (missing.Count > 0)
+        {
+            Console.WriteLine($"{Common.Plural(finished.Count, "run")} of {finished.Count + missing.Count} have " +
+                              "finished; the report covers those, and rerunning the study trains the rest.");
+        }
+        Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
+                          $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
+        if (interrupted)
+        {
+            Console.Error.WriteLine("Interrupted; rerun the same command to continue the study.");
+            return Interrupted;
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Exit code after Ctrl+C, as a shell reports a process ended by SIGINT.</summary>
+    private const int Interrupted = 130;
+
+    /// <summary>Trains the study's unfinished runs; returns true when Ctrl+C stopped it before the end.</summary>
+    private static bool Train(StudyDefinition study, StudyOptions options, string directory)
+    {
+        var backend = Common.CreateBackend(options.Device);
+        var data = new RunDataLoader(options.Data);
+        var runner = new StudyRunner(study, options.Quick, directory, backend, config => data.Load(config));
+        var seeds = options.Quick ? study.QuickSeeds : study.Seeds;
+        Console.WriteLine($"study      {study.Name}{(options.Quick ? " (--quick)" : "")}: " +
                           $"{Common.Plural(study.Arms.Count, "arm")} × {Common.Plural(seeds.Count, "seed")} = " +
                           $"{Common.Plural(runner.Runs.Count, "run")}");
-        var sources = DescribeData(runner.Runs, data);
+        DescribeData(runner.Runs, data);
         Console.WriteLine($"device     {backend.Name}");
         Console.WriteLine($"study folder {directory}");
         FollowProgress(runner);
@@ -66,33 +141,15 @@ public static class StudyCommand
             e.Cancel = true;
             cancellation.Cancel();
         };
-        var results = runner.Run(cancellation.Token).ToList();
-        var earlier = armList is null ? [] : FinishedRunsOfOtherArms(fullStudy, study, quick, directory);
-        results.AddRange(earlier);
-
-        var arms = StudyReport.Summarize(fullStudy, results);
-        var best = StudyReport.Best(arms);
-        var classNames = best.Runs[0].ClassNames ?? FashionMnist.ClassNames;
-        var plots = StudyPlots.WriteAll(directory, arms, classNames);
-        var context = new ReportContext
+        try
         {
-            Command = CommandLine(file, quick, dataDirectory, device, output, armList),
-            DataSource = string.Join("; ", sources),
-            Hardware = Hardware(),
-            Quick = quick,
-            Plots = plots,
-        };
-        StudyReport.Write(directory, fullStudy, arms, context);
-        Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
-        if (earlier.Count > 0)
-        {
-            var names = earlier.Select(r => r.Arm).Distinct();
-            Console.WriteLine($"The report also covers the finished runs of {string.Join(", ", names)} found in " +
-                              $"{directory}.");
+            runner.Run(cancellation.Token);
+            return false;
         }
-        Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
-                          $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
-        return ExitCodes.Success;
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
     }
 
     private static StudyDefinition SelectArms(StudyDefinition study, string armList)
@@ -109,44 +166,18 @@ public static class StudyCommand
         }
     }
 
-    /// <summary>
-    /// Prints one line per distinct data section of the runs and returns their descriptions for the report,
-    /// with the image counts before each run's limits.
-    /// </summary>
-    private static List<string> DescribeData(IReadOnlyList<StudyRun> runs, RunDataLoader data)
+    /// <summary>Prints one line per distinct data section of the runs, with the image counts before limits.</summary>
+    private static void DescribeData(IReadOnlyList<StudyRun> runs, RunDataLoader data)
     {
-        var sources = new List<string>();
         var groups = runs.GroupBy(run => run.Config.Data).ToList();
         foreach (var group in groups)
         {
             var loaded = data.Load(group.First().Config);
-            var (train, test) = (loaded.Data.Train, loaded.Data.Test);
             string arms = groups.Count == 1
                 ? ""
                 : $" (arms {string.Join(", ", group.Select(run => run.Arm.Name).Distinct())})";
-            Console.WriteLine($"data       {loaded.Description}{arms}: {train.Count} train, {test.Count} test images");
-            sources.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{loaded.Description}{arms} ({train.Count:N0} training and {test.Count:N0} test images before limits)"));
+            Console.WriteLine($"data       {loaded.Description}{arms}");
         }
-        return sources;
-    }
-
-    /// <summary>
-    /// Reads the finished runs of the arms that <c>--arms</c> left out, so report.md keeps covering every arm
-    /// with results in the study folder.
-    /// </summary>
-    private static List<RunResult> FinishedRunsOfOtherArms(StudyDefinition fullStudy, StudyDefinition selected,
-        bool quick, string directory)
-    {
-        var results = new List<RunResult>();
-        foreach (var run in fullStudy.Plan(quick))
-        {
-            if (selected.Arms.Any(arm => arm.Name == run.Arm.Name))
-                continue;
-            if (RunResult.TryReadFinished(Path.Combine(directory, run.RelativeDirectory), run.Config) is { } result)
-                results.Add(result);
-        }
-        return results;
     }
 
     /// <summary>
@@ -158,9 +189,10 @@ public static class StudyCommand
     {
         private readonly HashSet<DataConfig> warned = [];
         private (DataConfig Data, ulong SplitSeed)? key;
-        private (StudyData Data, string Description)? latest;
+        private StudyData? latest;
 
-        public (StudyData Data, string Description) Load(TrainConfig config)
+        /// <summary>Returns the run's images; their description gives the counts before the run's limits.</summary>
+        public StudyData Load(TrainConfig config)
         {
             var wanted = (config.Data, config.Data.IsFolder ? config.Seed : 0UL);
             if (latest is { } cached && key == wanted)
@@ -169,8 +201,10 @@ public static class StudyCommand
                 ? LoadWithoutLimits(config)
                 : WithoutWarnings(() => LoadWithoutLimits(config));
             key = wanted;
-            latest = (new StudyData(loaded.Train, loaded.Test, loaded.ClassNames), loaded.Description);
-            return latest.Value;
+            string description = string.Create(CultureInfo.InvariantCulture,
+                $"{loaded.Description}: {loaded.Train.Count:N0} training and {loaded.Test.Count:N0} test images before limits");
+            latest = new StudyData(loaded.Train, loaded.Test, loaded.ClassNames, description);
+            return latest;
         }
 
         private DataSource.Loaded LoadWithoutLimits(TrainConfig config) =>
@@ -230,42 +264,20 @@ public static class StudyCommand
                 $"  selected epoch {result.SelectedEpoch}: test accuracy {result.TestAccuracy:F4}"));
     }
 
-    private static string CommandLine(string file, bool quick, string? data, string device, string? output,
-        string? arms)
+    /// <summary>The command that trains the study, shown in the report; --report-only is left out.</summary>
+    private static string CommandLine(StudyOptions options)
     {
-        var parts = new List<string> { "fashioncuda", "study", file };
-        if (quick)
+        var parts = new List<string> { "fashioncuda", "study", options.File };
+        if (options.Quick)
             parts.Add("--quick");
-        if (data is not null)
-            parts.AddRange(["--data", data]);
-        if (device != "cpu")
-            parts.AddRange(["--device", device]);
-        if (output is not null)
-            parts.AddRange(["--out", output]);
-        if (arms is not null)
-            parts.AddRange(["--arms", arms]);
+        if (options.Data is not null)
+            parts.AddRange(["--data", options.Data]);
+        if (options.Device != "cpu")
+            parts.AddRange(["--device", options.Device]);
+        if (options.Output is not null)
+            parts.AddRange(["--out", options.Output]);
+        if (options.Arms is not null)
+            parts.AddRange(["--arms", options.Arms]);
         return string.Join(' ', parts);
-    }
-
-    /// <summary>Describes the machine: processor model (from /proc/cpuinfo on Linux), logical cores and OS.</summary>
-    private static string Hardware()
-    {
-        string processor = RuntimeInformation.ProcessArchitecture.ToString();
-        try
-        {
-            if (File.Exists("/proc/cpuinfo"))
-            {
-                string? model = File.ReadLines("/proc/cpuinfo")
-                    .FirstOrDefault(line => line.StartsWith("model name", StringComparison.Ordinal));
-                if (model is not null)
-                    processor = model[(model.IndexOf(':') + 1)..].Trim();
-            }
-        }
-        catch (IOException)
-        {
-            // Without a readable /proc/cpuinfo the report names the architecture only.
-        }
-        return $"{processor}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, " +
-               $".NET {Environment.Version}";
     }
 }

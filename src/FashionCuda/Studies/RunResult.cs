@@ -60,6 +60,15 @@ public sealed record RunResult
     /// </summary>
     public string[]? ClassNames { get; init; }
 
+    /// <summary>
+    /// Processor, core count and OS of the machine that trained the run, e.g. from
+    /// <see cref="MachineDescription.Current"/>; null in results.json files written before it was recorded.
+    /// </summary>
+    public string? Hardware { get; init; }
+
+    /// <summary>Where the images came from and how many there were before the run's limits; null when unknown.</summary>
+    public string? Data { get; init; }
+
     /// <summary>The resolved training config, as <see cref="TrainConfig.ToJson"/> writes it.</summary>
     public required JsonObject Config { get; init; }
 

@@ -115,22 +115,24 @@ public sealed partial class StudyDefinition
         }
     }
 
-    /// <summary>Lists every arm × seed run with its resolved config, arms in file order, seeds within each arm.</summary>
+    /// <summary>
+    /// Lists every arm × seed run with its resolved config, seed by seed, with the arms in file order within a seed.
+    /// A study stopped early then has its first seeds for every arm.
+    /// </summary>
     public IReadOnlyList<StudyRun> Plan(bool quick)
     {
         var runs = new List<StudyRun>();
-        int armIndex = 0;
-        foreach (var arm in Arms)
+        foreach (int seed in quick ? QuickSeeds : Seeds)
         {
-            foreach (int seed in quick ? QuickSeeds : Seeds)
+            for (int armIndex = 0; armIndex < Arms.Count; armIndex++)
             {
+                var arm = Arms[armIndex];
                 var merged = DeepMerge(BaseConfig, arm.Overrides);
                 if (quick)
                     merged = DeepMerge(merged, QuickOverrides);
                 merged["seed"] = seed;
                 runs.Add(new StudyRun(arm, seed, ResolveDataPath(ParseArmConfig(merged, arm, armIndex, quick))));
             }
-            armIndex++;
         }
         return runs;
     }

@@ -72,11 +72,17 @@ public sealed record ReportContext
     /// <summary>The command line that made the study, shown so a reader can repeat it.</summary>
     public required string Command { get; init; }
 
-    /// <summary>Data folder and image counts, e.g. "/usr/share/datasets/fashion-mnist".</summary>
+    /// <summary>
+    /// Data folder and image counts, e.g. "/usr/share/datasets/fashion-mnist", for runs whose results.json does
+    /// not record them.
+    /// </summary>
     public required string DataSource { get; init; }
 
-    /// <summary>Processor, core count and OS of the machine that ran the study.</summary>
+    /// <summary>Processor, core count and OS, for runs whose results.json does not record the machine.</summary>
     public required string Hardware { get; init; }
+
+    /// <summary>Runs of the study plan without a finished result, as "arm seed n"; empty when the study is complete.</summary>
+    public IReadOnlyList<string> MissingRuns { get; init; } = [];
 
     public bool Quick { get; init; }
 
@@ -118,13 +124,24 @@ public static class StudyReport
                             "every arm runs. They say nothing about which arm is better.");
             text.AppendLine();
         }
+        var runs = arms.SelectMany(a => a.Runs).ToList();
         text.AppendLine($"- command: `{context.Command}`");
-        text.AppendLine($"- data: {context.DataSource}");
-        text.AppendLine($"- hardware: {context.Hardware}");
-        var first = arms[0].Runs[0];
+        text.AppendLine($"- data: {Distinct(runs.Select(r => r.Data), context.DataSource)}");
+        text.AppendLine($"- hardware: {Distinct(runs.Select(r => r.Hardware), context.Hardware)}");
+        var first = runs[0];
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- images per run: {first.TrainImages:N0} train, {first.ValidationImages:N0} " +
                                   $"validation, {first.TestImages:N0} test; {first.Epochs} epochs"));
         text.AppendLine();
+        if (context.MissingRuns.Count > 0)
+        {
+            int planned = runs.Count + context.MissingRuns.Count;
+            text.AppendLine("## Progress");
+            text.AppendLine();
+            text.AppendLine($"{runs.Count} of {planned} runs have finished, so this report is partial. Not yet run: " +
+                            $"{string.Join(", ", context.MissingRuns)}. Rerun the command to train them; it skips " +
+                            "the finished runs. Until then every figure below covers the finished runs only.");
+            text.AppendLine();
+        }
         AppendArmTable(text, arms);
         AppendFindings(text, study, arms);
         AppendPlots(text, context);
@@ -229,6 +246,10 @@ public static class StudyReport
                 $"{run.FinalTestAccuracy:F4} | `{run.Arm}/seed-{run.Seed}` |"));
         }
     }
+
+    /// <summary>Joins the distinct recorded values, with <paramref name="fallback"/> in place of unrecorded ones.</summary>
+    private static string Distinct(IEnumerable<string?> recorded, string fallback) =>
+        string.Join("; ", recorded.Select(value => value ?? fallback).Distinct());
 
     public static string FormatMeanStd(ArmSummary arm) =>
         double.IsNaN(arm.AccuracyStandardDeviation)

@@ -9,7 +9,9 @@ namespace FashionCuda.Studies;
 /// <summary>
 /// The images of a study run before its train_limit and test_limit, and the class names its checkpoints record.
 /// </summary>
-public sealed record StudyData(ImageDataset Train, ImageDataset Test, IReadOnlyList<string> ClassNames);
+/// <param name="Description">Where the images came from, recorded in each run's results.json; null when unknown.</param>
+public sealed record StudyData(ImageDataset Train, ImageDataset Test, IReadOnlyList<string> ClassNames,
+    string? Description = null);
 
 /// <summary>
 /// Runs every arm × seed of a study, each in its own folder below <see cref="OutputDirectory"/> with the files
@@ -52,6 +54,9 @@ public sealed class StudyRunner
     public string OutputDirectory { get; }
 
     public IReadOnlyList<StudyRun> Runs { get; }
+
+    /// <summary>The machine recorded in each trained run's results.json; <see cref="MachineDescription.Current"/> by default.</summary>
+    public string Hardware { get; init; } = MachineDescription.Current();
 
     /// <summary>A run was found finished and is not trained again.</summary>
     public event Action<StudyRun, RunResult>? RunSkipped;
@@ -124,6 +129,8 @@ public sealed class StudyRunner
             Arm = run.Arm.Name,
             Seed = run.Seed,
             Device = backend.Name,
+            Hardware = Hardware,
+            Data = data.Description,
             TestAccuracy = selected.TestAccuracy,
             TestLoss = selected.TestLoss,
             FinalTestAccuracy = history[^1].TestAccuracy,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using FashionCuda.Training;
 
 namespace FashionCuda.Tests.Cli;
@@ -27,31 +26,9 @@ public sealed class CliResumeTests : IDisposable
     /// <summary>Starts a training run and kills it as soon as the checkpoint of its first epoch exists.</summary>
     private static int TrainAndKillAfterFirstEpoch(string workingDirectory, string config, string run)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "fashioncuda.dll"), "train", "--config", config, "--data",
-                     DataFolder(), "--out", run,
-                 })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         string checkpoint = Path.Combine(run, Checkpoint.FileName);
-        var timeout = Stopwatch.StartNew();
-        while (!File.Exists(checkpoint) && !process.HasExited && timeout.Elapsed < TimeSpan.FromMinutes(3))
-            Thread.Sleep(5);
-        Assert.False(process.HasExited, "The run finished before it could be interrupted.");
-        process.Kill(entireProcessTree: true);
-        process.WaitForExit();
+        CliRunner.RunUntilFileExists(workingDirectory, checkpoint, CliRunner.Stop.Kill, "train", "--config", config,
+            "--data", DataFolder(), "--out", run);
         var (_, metadata) = SafeTensors.Read(checkpoint);
         return Checkpoint.ReadEpoch(metadata, checkpoint) ?? -1;
     }
@@ -109,42 +86,10 @@ public sealed class CliResumeTests : IDisposable
             return;
         string config = WriteConfig();
         string run = Path.Combine(directory, "interrupted");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "fashioncuda.dll"), "train", "--config", config, "--data",
-                     DataFolder(), "--out", run,
-                 })
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var error = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, line) =>
-        {
-            if (line.Data is not null)
-                error.Enqueue(line.Data);
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        string checkpoint = Path.Combine(run, Checkpoint.FileName);
-        var timeout = Stopwatch.StartNew();
-        while (!File.Exists(checkpoint) && !process.HasExited && timeout.Elapsed < TimeSpan.FromMinutes(3))
-            Thread.Sleep(5);
-        Assert.False(process.HasExited, "The run finished before it could be interrupted.");
+        var result = CliRunner.RunUntilFileExists(directory, Path.Combine(run, Checkpoint.FileName),
+            CliRunner.Stop.Interrupt, "train", "--config", config, "--data", DataFolder(), "--out", run);
 
-        // SIGINT is what Ctrl+C sends; .NET raises Console.CancelKeyPress for it.
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString()]))
-            kill.WaitForExit();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "train did not stop after SIGINT.");
-        process.WaitForExit(); // flushes the redirected output
-
-        Assert.Equal(130, process.ExitCode);
-        Assert.Contains($"fashioncuda train --resume {run}", string.Join("\n", error));
+        Assert.Equal(130, result.ExitCode);
+        Assert.Contains($"fashioncuda train --resume {run}", result.Error);
     }
 }

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 
 namespace FashionCuda.Tests.Cli;
 
@@ -9,18 +11,7 @@ internal static class CliRunner
 
     public static Result Run(string workingDirectory, params string[] args)
     {
-        string cli = Path.Combine(AppContext.BaseDirectory, "fashioncuda.dll");
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(cli);
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(StartInfo(workingDirectory, args))!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
@@ -29,6 +20,74 @@ internal static class CliRunner
             throw new TimeoutException($"fashioncuda {string.Join(' ', args)} did not finish in 5 minutes.");
         }
         return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>How a run started by <see cref="RunUntilFileExists"/> is stopped.</summary>
+    public enum Stop
+    {
+        /// <summary>SIGINT, what Ctrl+C sends; .NET raises Console.CancelKeyPress for it.</summary>
+        Interrupt,
+
+        /// <summary>SIGKILL, which the process cannot handle.</summary>
+        Kill,
+    }
+
+    /// <summary>
+    /// Starts the CLI, stops it as soon as <paramref name="file"/> exists and returns its exit code and output.
+    /// The caller's test fails when the CLI exits before the file appears.
+    /// </summary>
+    /// <remarks>NOTE: <see cref="Stop.Interrupt"/> sends SIGINT through the kill command, so it needs a Unix.</remarks>
+    public static Result RunUntilFileExists(string workingDirectory, string file, Stop stop, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(workingDirectory, args))!;
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        process.OutputDataReceived += (_, line) => Append(output, line.Data);
+        process.ErrorDataReceived += (_, line) => Append(error, line.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var timeout = Stopwatch.StartNew();
+        while (!File.Exists(file) && !process.HasExited && timeout.Elapsed < TimeSpan.FromMinutes(3))
+            Thread.Sleep(5);
+        Assert.False(process.HasExited, $"fashioncuda {string.Join(' ', args)} finished before it could be stopped.");
+
+        if (stop == Stop.Kill)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        else
+        {
+            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        }
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"fashioncuda did not stop after {stop}.");
+        process.WaitForExit(); // flushes the redirected output
+        lock (output)
+        lock (error)
+            return new Result(process.ExitCode, output.ToString(), error.ToString());
+    }
+
+    private static void Append(StringBuilder text, string? line)
+    {
+        if (line is null)
+            return;
+        lock (text)
+            text.AppendLine(line);
+    }
+
+    private static ProcessStartInfo StartInfo(string workingDirectory, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fashioncuda.dll"));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return start;
     }
 
     /// <summary>The Fashion-MNIST subset shipped in data/fashion-mnist.</summary>

@@ -28,13 +28,13 @@ public class StudyDefinitionTests
         var study = StudyDefinition.Parse(Valid, "demo.json");
         var runs = study.Plan(quick: false);
         Assert.Equal(4, runs.Count);
-        Assert.Equal(["plain", "plain", "wide-flip", "wide-flip"], runs.Select(r => r.Arm.Name));
-        Assert.Equal([1UL, 2UL, 1UL, 2UL], runs.Select(r => r.Config.Seed));
+        Assert.Equal(["plain", "wide-flip", "plain", "wide-flip"], runs.Select(r => r.Arm.Name));
+        Assert.Equal([1UL, 1UL, 2UL, 2UL], runs.Select(r => r.Config.Seed));
         Assert.Equal(Path.Combine("wide-flip", "seed-2"), runs[3].RelativeDirectory);
         Assert.Equal(4, runs[0].Config.Model.Width);
-        Assert.Equal(8, runs[2].Config.Model.Width);
-        Assert.Equal(16, runs[2].Config.Model.AlexNet.HiddenFeatures);
-        Assert.True(runs[2].Config.Augmentation.Flip);
+        Assert.Equal(8, runs[1].Config.Model.Width);
+        Assert.Equal(16, runs[1].Config.Model.AlexNet.HiddenFeatures);
+        Assert.True(runs[1].Config.Augmentation.Flip);
         Assert.False(runs[0].Config.Augmentation.Flip);
         Assert.Equal(10, runs[0].Config.ValidationCount);
         Assert.Equal("plain", study.Baseline);

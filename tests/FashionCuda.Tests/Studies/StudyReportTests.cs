@@ -88,6 +88,29 @@ public class StudyReportTests
     }
 
     [Fact]
+    public void Markdown_PartialStudyNamesMissingRunsAndRecordedMachine()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.9) with { Hardware = "machine A", Data = "set X" },
+            Result("far", 1, 0.95) with { Hardware = "machine B", Data = "set X" },
+            Result("far", 2, 0.95),
+        ]);
+        string report = StudyReport.ToMarkdown(study, arms, new ReportContext
+        {
+            Command = "c", DataSource = "unrecorded data", Hardware = "unrecorded machine",
+            MissingRuns = ["base seed 2", "close seed 1", "close seed 2"],
+        });
+        Assert.Contains("- data: set X; unrecorded data", report);
+        Assert.Contains("- hardware: machine A; machine B; unrecorded machine", report);
+        Assert.Contains("## Progress", report);
+        Assert.Contains("3 of 6 runs have finished, so this report is partial. Not yet run: base seed 2, close seed " +
+                        "1, close seed 2.", report);
+        Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
+    }
+
+    [Fact]
     public void Write_ReplacesReportAtomically()
     {
         string directory = Directory.CreateTempSubdirectory("fashioncuda-report-").FullName;

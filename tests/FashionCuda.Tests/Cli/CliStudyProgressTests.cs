@@ -1,0 +1,86 @@
+namespace FashionCuda.Tests.Cli;
+
+/// <summary>Reports of unfinished studies: <c>--report-only</c> and a study stopped by Ctrl+C.</summary>
+public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<PilotQuickRun>, IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-progress-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private static string PilotFile => Path.Combine(CliRunner.RepositoryRoot(), "studies", "pilot.json");
+
+    /// <summary>Copies the result files of the pilot's --quick run, leaving out the checkpoints.</summary>
+    private string CopyPilotResults()
+    {
+        string copy = Path.Combine(directory, "pilot");
+        foreach (string file in Directory.EnumerateFiles(pilot.Study, "*.json", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy, Path.GetRelativePath(pilot.Study, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        return copy;
+    }
+
+    [Fact]
+    public void ReportOnly_NamesMissingRuns()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        File.Delete(Path.Combine(study, "flip", "seed-1", "results.json"));
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--out", study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.DoesNotContain("epoch  train_loss", result.Output);
+        Assert.Contains("3 runs of 4 have finished", result.Output);
+        string report = File.ReadAllText(Path.Combine(study, "report.md"));
+        Assert.Contains("3 of 4 runs have finished, so this report is partial. Not yet run: flip seed 1.", report);
+        Assert.Contains("| none | 1 | ", report);
+        Assert.DoesNotContain("| flip | 1 | ", report);
+        // The machine and the data come from results.json, written when the runs trained.
+        Assert.Contains("logical cores", report);
+        Assert.Contains("2,000 training and 1,000 test images before limits", report);
+        Assert.DoesNotContain("--report-only", report);
+        Assert.True(File.Exists(Path.Combine(study, "accuracy.png")));
+    }
+
+    [Fact]
+    public void ReportOnly_WithoutFinishedRunsIsUsageError()
+    {
+        string empty = Path.Combine(directory, "empty");
+        var result = CliRunner.Run(directory, "study", PilotFile, "--report-only", "--out", empty);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: No finished run of study pilot in {empty}: --report-only needs runs to report on. " +
+                     "Run the study without --report-only first, or pass the folder it wrote with --out.",
+            result.Error.TrimEnd());
+    }
+
+    [Fact]
+    public void Interrupt_WritesReportOfFinishedRuns()
+    {
+        // NOTE: sends SIGINT with the kill command, so on Windows this test checks nothing.
+        if (OperatingSystem.IsWindows())
+            return;
+        // The first arm takes a fraction of a second; the second trains long enough to be interrupted.
+        string file = Path.Combine(directory, "two-arms.json");
+        File.WriteAllText(file, """
+            { "name": "two-arms",
+              "base": { "model": { "name": "alexnet-fm", "width": 4, "hidden": 16 }, "batch_size": 32,
+                        "train_limit": 64, "test_limit": 32, "validation_count": 16, "epochs": 1 },
+              "seeds": [1],
+              "arms": [ { "name": "short" },
+                        { "name": "long", "overrides": { "epochs": 200, "train_limit": 1000 } } ] }
+            """);
+        string study = Path.Combine(directory, "two-arms");
+        var result = CliRunner.RunUntilFileExists(directory, Path.Combine(study, "long", "seed-1", "metrics.json"),
+            CliRunner.Stop.Interrupt, "study", file, "--data", CliRunner.EmbeddedData(), "--out", study);
+
+        Assert.Equal(130, result.ExitCode);
+        Assert.Contains("Interrupted; rerun the same command to continue the study.", result.Error);
+        string report = File.ReadAllText(Path.Combine(study, "report.md"));
+        Assert.Contains("1 of 2 runs have finished, so this report is partial. Not yet run: long seed 1.", report);
+        Assert.Contains("| short | 1 | ", report);
+        Assert.False(File.Exists(Path.Combine(study, "long", "seed-1", "results.json")));
+    }
+}

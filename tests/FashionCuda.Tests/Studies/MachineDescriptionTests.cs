@@ -1,0 +1,17 @@
+using FashionCuda.Studies;
+
+namespace FashionCuda.Tests.Studies;
+
+public class MachineDescriptionTests
+{
+    [Fact]
+    public void Current_NamesCoresOsAndRuntime()
+    {
+        string description = MachineDescription.Current();
+        Assert.Contains($"{Environment.ProcessorCount} logical cores", description);
+        Assert.Contains($".NET {Environment.Version}", description);
+        if (File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").FirstOrDefault(
+                line => line.StartsWith("model name", StringComparison.Ordinal)) is { } model)
+            Assert.StartsWith(model[(model.IndexOf(':') + 1)..].Trim(), description);
+    }
+}
