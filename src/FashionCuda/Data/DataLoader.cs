@@ -24,6 +24,12 @@ public sealed record DataLoaderOptions
     /// Batches a background thread may fill ahead of the consumer; 0 fills each batch on the consumer's thread.
     /// </summary>
     public int PrefetchDepth { get; init; } = 2;
+
+    /// <summary>
+    /// Whether batches carry their normalized, augmented pixels. A device source turns it off and renders the
+    /// pixels on the device from <see cref="Batch.SampleIndices"/> and <see cref="Batch.Transforms"/>.
+    /// </summary>
+    public bool RenderImages { get; init; } = true;
 }
 
 /// <summary>
@@ -33,18 +39,21 @@ public sealed record DataLoaderOptions
 /// </summary>
 public sealed class Batch
 {
-    private readonly float[] images; // capacity·C·H·W
+    private readonly float[] images; // capacity·C·H·W, or empty when the loader does not render images
     private readonly float[] labels; // capacity
     private readonly int[] sampleIndices; // capacity
+    private readonly SampleTransform[] transforms; // capacity
 
-    internal Batch(int capacity, int channels, int height, int width)
+    internal Batch(int capacity, int channels, int height, int width, bool hasImages = true)
     {
         Channels = channels;
         Height = height;
         Width = width;
-        images = new float[(long)capacity * channels * height * width];
+        HasImages = hasImages;
+        images = hasImages ? new float[(long)capacity * channels * height * width] : [];
         labels = new float[capacity];
         sampleIndices = new int[capacity];
+        transforms = new SampleTransform[capacity];
     }
 
     public int Epoch { get; internal set; }
@@ -60,24 +69,39 @@ public sealed class Batch
 
     public int Width { get; }
 
-    public ReadOnlySpan<float> Images => images.AsSpan(0, Count * Channels * Height * Width);
+    /// <summary>
+    /// Whether <see cref="Images"/> is filled, which it is unless <see cref="DataLoaderOptions.RenderImages"/> is off.
+    /// </summary>
+    public bool HasImages { get; }
+
+    public ReadOnlySpan<float> Images => HasImages
+        ? images.AsSpan(0, Count * Channels * Height * Width)
+        : throw new InvalidOperationException(
+            "This batch has no pixels, because its loader was created with RenderImages off. Render them from " +
+            "SampleIndices and Transforms.");
 
     public ReadOnlySpan<float> Labels => labels.AsSpan(0, Count);
 
     /// <summary>Indices into the dataset of the images in this batch, in batch order.</summary>
     public ReadOnlySpan<int> SampleIndices => sampleIndices.AsSpan(0, Count);
 
+    /// <summary>The random choices applied to each image in batch order, all <c>default</c> unaugmented.</summary>
+    public ReadOnlySpan<SampleTransform> Transforms => transforms.AsSpan(0, Count);
+
     internal Span<float> ImageBuffer => images;
 
     internal Span<float> LabelBuffer => labels;
 
     internal Span<int> IndexBuffer => sampleIndices;
+
+    internal Span<SampleTransform> TransformBuffer => transforms;
 }
 
 /// <summary>
 /// Yields shuffled, augmented and normalized batches of an <see cref="ImageDataset"/> into reused host buffers,
-/// optionally filled ahead by a background thread. It depends on no backend: the trainer uploads
-/// <see cref="Batch.Images"/> and <see cref="Batch.Labels"/> itself.
+/// optionally filled ahead by a background thread. It depends on no backend: a batch source uploads
+/// <see cref="Batch.Images"/> and <see cref="Batch.Labels"/>, or renders the images on a device from
+/// <see cref="Batch.SampleIndices"/> and <see cref="Batch.Transforms"/>.
 /// </summary>
 /// <remarks>
 /// Every batch is a function of (seed, epoch, batch index) only. The epoch's generator is drawn first for the
@@ -103,10 +127,11 @@ public sealed class DataLoader : IDisposable
         Options = options;
         pipeline = new ImagePipeline(options.Augmentation, normalization, dataset.Height, dataset.Width,
             dataset.Channels);
-        int capacity = Math.Min(options.BatchSize, Math.Max(dataset.Count, 1));
+        BatchCapacity = Math.Min(options.BatchSize, Math.Max(dataset.Count, 1));
         buffers = new Batch[options.PrefetchDepth + 1];
         for (int i = 0; i < buffers.Length; i++)
-            buffers[i] = new Batch(capacity, dataset.Channels, dataset.Height, dataset.Width);
+            buffers[i] = new Batch(BatchCapacity, dataset.Channels, dataset.Height, dataset.Width,
+                options.RenderImages);
         order = new int[dataset.Count];
     }
 
@@ -115,6 +140,9 @@ public sealed class DataLoader : IDisposable
     public Normalization Normalization => pipeline.Normalization;
 
     public int DatasetCount => dataset.Count;
+
+    /// <summary>Maximum images in one batch: the batch size, or the dataset's count (at least 1) if smaller.</summary>
+    public int BatchCapacity { get; }
 
     public int BatchesPerEpoch => Options.DropLast
         ? dataset.Count / Options.BatchSize
@@ -169,9 +197,11 @@ public sealed class DataLoader : IDisposable
         {
             int sample = order[start + i];
             SampleTransform transform = pipeline.Augmentation.IsEnabled ? pipeline.Draw(rng) : default;
-            pipeline.Apply(dataset.Image(sample), batch.ImageBuffer.Slice(i * pixels, pixels), transform);
+            if (batch.HasImages)
+                pipeline.Apply(dataset.Image(sample), batch.ImageBuffer.Slice(i * pixels, pixels), transform);
             batch.LabelBuffer[i] = dataset.Labels[sample];
             batch.IndexBuffer[i] = sample;
+            batch.TransformBuffer[i] = transform;
         }
     }
 

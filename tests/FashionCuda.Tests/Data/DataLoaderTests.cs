@@ -178,6 +178,74 @@ public sealed class DataLoaderTests
     }
 
     [Fact]
+    public void TransformsReproduceBatchImages()
+    {
+        ImageDataset dataset = SyntheticDataset();
+        var options = new DataLoaderOptions { BatchSize = 8, Seed = 6, Augmentation = AugmentationOptions.Standard };
+        using var loader = new DataLoader(dataset, Normalization.Identity, options);
+        var pipeline = new ImagePipeline(options.Augmentation, Normalization.Identity, Side, Side);
+        var expected = new float[Side * Side];
+        int erased = 0;
+
+        foreach (Batch batch in loader.Epoch(1))
+        {
+            Assert.Equal(batch.Count, batch.Transforms.Length);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                pipeline.Apply(dataset.Image(batch.SampleIndices[i]), expected, batch.Transforms[i]);
+                Assert.Equal(expected, batch.Images.Slice(i * Side * Side, Side * Side).ToArray());
+                if (batch.Transforms[i].EraseHeight > 0)
+                    erased++;
+            }
+        }
+
+        Assert.True(erased > 0, "No image of the epoch was erased, so erasing went unchecked.");
+    }
+
+    [Fact]
+    public void TransformsAreIdentityWithoutAugmentation()
+    {
+        using var loader = new DataLoader(SyntheticDataset(), Normalization.Identity,
+            new DataLoaderOptions { BatchSize = 16, Seed = 2 });
+
+        foreach (Batch batch in loader.Epoch(0))
+            Assert.All(batch.Transforms.ToArray(), transform => Assert.Equal(default, transform));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void UnrenderedBatchesDrawTheSame(int prefetchDepth)
+    {
+        ImageDataset dataset = SyntheticDataset();
+        var options = new DataLoaderOptions
+        {
+            BatchSize = 7, Seed = 10, Augmentation = AugmentationOptions.Standard, PrefetchDepth = prefetchDepth,
+        };
+        using var rendered = new DataLoader(dataset, Normalization.Identity, options);
+        using var unrendered = new DataLoader(dataset, Normalization.Identity, options with { RenderImages = false });
+
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            var expected = new List<(int[] Indices, float[] Labels, SampleTransform[] Transforms)>();
+            foreach (Batch batch in rendered.Epoch(epoch))
+                expected.Add((batch.SampleIndices.ToArray(), batch.Labels.ToArray(), batch.Transforms.ToArray()));
+            int b = 0;
+            foreach (Batch batch in unrendered.Epoch(epoch))
+            {
+                Assert.False(batch.HasImages);
+                Assert.Throws<InvalidOperationException>(() => batch.Images.Length);
+                Assert.Equal(expected[b].Indices, batch.SampleIndices.ToArray());
+                Assert.Equal(expected[b].Labels, batch.Labels.ToArray());
+                Assert.Equal(expected[b].Transforms, batch.Transforms.ToArray());
+                b++;
+            }
+
+            Assert.Equal(expected.Count, b);
+        }
+    }
+
+    [Fact]
     public void BreakingOutStopsTheProducer()
     {
         using var loader = new DataLoader(SyntheticDataset(), Normalization.Identity,
