@@ -60,7 +60,9 @@ public sealed record AugmentationOptions
 
 /// <summary>
 /// The random choices for one image: a crop offset, a flip and an erased rectangle. The identity transform is
-/// <c>default</c>.
+/// <c>default</c>. On a device backend the trainer packs it with the image's index into a
+/// <see cref="Backends.DeviceBatchSample"/>, and kernels/augment.cu computes the same pixels as
+/// <see cref="ImagePipeline.Apply"/>.
 /// </summary>
 /// <param name="OffsetY">Row shift of the crop: output row y reads input row y + OffsetY (±padding).</param>
 /// <param name="OffsetX">Column shift of the crop, applied before the flip.</param>

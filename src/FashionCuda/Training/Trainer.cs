@@ -42,6 +42,7 @@ public sealed class Trainer
         Config = config;
         fingerprintedData = [train, test];
         this.backend = backend;
+        DeviceDatasets = backend as IDeviceDatasetBackend;
         if (config.ValidationCount > 0)
         {
             if (config.ValidationCount >= train.Count)
@@ -64,6 +65,13 @@ public sealed class Trainer
     private const ulong ValidationSeedSalt = 0x5A11D47EUL;
 
     public TrainConfig Config { get; }
+
+    /// <summary>
+    /// Where <see cref="Run"/> keeps the training, validation and test sets: the backend itself when it implements
+    /// <see cref="IDeviceDatasetBackend"/> (CUDA), so batches are built on the device. It is null for the CPU and
+    /// reference backends, whose batches are built on the host. Tests set an emulated device here.
+    /// </summary>
+    internal IDeviceDatasetBackend? DeviceDatasets { get; init; }
 
     /// <summary>Held-out training images evaluated after each epoch, or null without a validation split.</summary>
     public ImageDataset? Validation { get; }
@@ -169,37 +177,51 @@ public sealed class Trainer
         StartEpoch = state.Epoch;
     }
 
-    /// <summary>Runs the epochs from <see cref="StartEpoch"/> to the config's last and returns the history.</summary>
+    /// <summary>
+    /// Runs the epochs from <see cref="StartEpoch"/> to the config's last and returns the history. On a device
+    /// backend the datasets are uploaded once per call.
+    /// </summary>
     public IReadOnlyList<EpochMetrics> Run(CancellationToken cancellation = default)
     {
-        using var loader = new DataLoader(train, Normalization, new DataLoaderOptions
+        using var trainSource = CreateSource(train, new DataLoaderOptions
         {
             BatchSize = Config.BatchSize,
             Shuffle = true,
             Seed = Config.Seed ^ 0xDA7A5EEDUL,
             Augmentation = ToOptions(Config.Augmentation),
         });
+        using var testSource = CreateSource(test, EvaluationOptions(Config.BatchSize));
+        using var validationSource = Validation is null ? null
+            : CreateSource(Validation, EvaluationOptions(Config.BatchSize));
         for (int epoch = StartEpoch; epoch < Config.Epochs; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
-            var metrics = TrainEpoch(loader, epoch, cancellation);
+            var metrics = TrainEpoch(trainSource, testSource, validationSource, epoch, cancellation);
             History.Add(metrics);
             EpochCompleted?.Invoke(metrics);
         }
         return History;
     }
 
-    private EpochMetrics TrainEpoch(DataLoader loader, int epoch, CancellationToken cancellation)
+    private IBatchSource CreateSource(ImageDataset dataset, DataLoaderOptions options) =>
+        BatchSources.Create(backend, DeviceDatasets, dataset, Normalization, options);
+
+    /// <summary>Batches in dataset order without augmentation.</summary>
+    private static DataLoaderOptions EvaluationOptions(int batchSize) =>
+        new() { BatchSize = batchSize, Shuffle = false };
+
+    private EpochMetrics TrainEpoch(IBatchSource trainSource, IBatchSource testSource,
+        IBatchSource? validationSource, int epoch, CancellationToken cancellation)
     {
         Model.Train();
         var timer = Stopwatch.StartNew();
-        int steps = loader.BatchesPerEpoch;
+        int steps = trainSource.BatchesPerEpoch;
         double lossSum = 0;
         long correct = 0, seen = 0;
         float learningRate = 0;
         int step = 0;
         var logits = Array.Empty<float>();
-        foreach (var batch in loader.Epoch(epoch))
+        foreach (var batch in trainSource.Epoch(epoch))
         {
             cancellation.ThrowIfCancellationRequested();
             // Batch norm needs two values per channel; a trailing batch of one image is skipped.
@@ -207,7 +229,7 @@ public sealed class Trainer
                 continue;
             learningRate = Config.Schedule.At(epoch + (double)step / steps);
             Optimizer.LearningRate = learningRate;
-            var (loss, batchCorrect) = TrainStep(batch, ref logits);
+            var (loss, batchCorrect) = TrainStep(trainSource, batch, ref logits);
             lossSum += loss * batch.Count;
             correct += batchCorrect;
             seen += batch.Count;
@@ -215,8 +237,8 @@ public sealed class Trainer
             StepCompleted?.Invoke(new StepProgress(epoch, step, steps, loss, seen / timer.Elapsed.TotalSeconds));
         }
         double trainSeconds = timer.Elapsed.TotalSeconds;
-        var validation = Validation is null ? null : Evaluate(Model, Validation, Normalization, Config.BatchSize);
-        var evaluation = Evaluate(Model, test, Normalization, Config.BatchSize);
+        var validation = validationSource is null ? null : Evaluate(Model, validationSource, Validation!);
+        var evaluation = Evaluate(Model, testSource, test);
         LastTestEvaluation = evaluation;
         if (!double.IsFinite(evaluation.Loss) || (validation is not null && !double.IsFinite(validation.Loss)))
             throw new TrainingDivergedException(
@@ -239,12 +261,10 @@ public sealed class Trainer
     }
 
     /// <summary>Forward, loss, backward and update on one batch; returns the loss and the correct count.</summary>
-    private (double Loss, int Correct) TrainStep(Batch batch, ref float[] logits)
+    private (double Loss, int Correct) TrainStep(IBatchSource source, Batch batch, ref float[] logits)
     {
         using var scope = new TensorScope();
-        var input = Tensor.FromArray(backend, batch.Images,
-            [batch.Count, batch.Channels, batch.Height, batch.Width]);
-        var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
+        var (input, labels) = source.Load(batch);
         Optimizer.ZeroGrad();
         var output = Model.Call(input);
         var loss = F.SoftmaxCrossEntropy(output, labels, Config.LabelSmoothing);
@@ -262,6 +282,13 @@ public sealed class Trainer
     public static Evaluation Evaluate(Module model, ImageDataset dataset, Normalization normalization, int batchSize)
     {
         var backend = model.Parameters().First().Backend;
+        using var source = BatchSources.Create(backend, dataset, normalization, EvaluationOptions(batchSize));
+        return Evaluate(model, source, dataset);
+    }
+
+    /// <summary>Evaluates on the batches of <paramref name="source"/>, the source of <paramref name="dataset"/>.</summary>
+    private static Evaluation Evaluate(Module model, IBatchSource source, ImageDataset dataset)
+    {
         bool wasTraining = model.Training;
         model.Eval();
         var confusion = new int[dataset.ClassCount, dataset.ClassCount];
@@ -269,14 +296,10 @@ public sealed class Trainer
         long correct = 0;
         var logits = Array.Empty<float>();
         using var noGrad = GradMode.NoGrad();
-        using var loader = new DataLoader(dataset, normalization,
-            new DataLoaderOptions { BatchSize = batchSize, Shuffle = false });
-        foreach (var batch in loader.Epoch(0))
+        foreach (var batch in source.Epoch(0))
         {
             using var scope = new TensorScope();
-            var input = Tensor.FromArray(backend, batch.Images,
-                [batch.Count, batch.Channels, batch.Height, batch.Width]);
-            var labels = Tensor.FromArray(backend, batch.Labels, [batch.Count]);
+            var (input, labels) = source.Load(batch);
             var output = model.Call(input);
             lossSum += F.SoftmaxCrossEntropy(output, labels).Item() * batch.Count;
             int classes = output[1];

@@ -1,5 +1,9 @@
+using FashionCuda.Backends;
 using FashionCuda.Data;
 using FashionCuda.Tensors;
+using FashionCuda.Tests.Backends;
+using FashionCuda.Tests.Training;
+using FashionCuda.Training;
 
 namespace FashionCuda.Tests.Data;
 
@@ -227,6 +231,86 @@ public sealed class AugmentationTests
 
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
+    }
+
+    /// <summary>
+    /// The host pipeline and the device kernel's formula (<see cref="AugmentKernel"/>) applied to the same
+    /// transforms: 300 images with every augmentation on, a crop padding of 3 on a non-square image and a
+    /// different normalization per channel, so any difference in crop, flip, padding value or erasing shows.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void HostPipelineEqualsKernelFormula(int channels)
+    {
+        const int count = 300;
+        var rng = new Rng(17);
+        var pixels = new byte[count * channels * Height * Width];
+        for (int i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)rng.NextInt(256);
+        var normalization = channels == 1
+            ? new Normalization(0.3f, 0.2f)
+            : new Normalization([0.3f, 0.5f, 0.1f], [0.2f, 0.25f, 0.4f]);
+        var options = AugmentationOptions.Standard with { Crop = new CropOptions { Padding = 3 } };
+        var pipeline = new ImagePipeline(options, normalization, Height, Width, channels);
+        var table = new float[256 * channels];
+        normalization.FillTable(table, channels);
+        int pixelsPerImage = channels * Height * Width;
+        var host = new float[count * pixelsPerImage];
+        var samples = new DeviceBatchSample[count];
+        for (int i = 0; i < count; i++)
+        {
+            // Image i reads dataset image count − 1 − i, so the sample index matters.
+            int index = count - 1 - i;
+            SampleTransform transform = pipeline.Draw(rng);
+            pipeline.Apply(pixels.AsSpan(index * pixelsPerImage, pixelsPerImage),
+                host.AsSpan(i * pixelsPerImage, pixelsPerImage), transform);
+            samples[i] = DeviceBatchSource.ToDeviceSample(index, transform);
+        }
+        var kernel = new float[host.Length];
+
+        AugmentKernel.AugmentForward(pixels, samples, table, kernel, count, channels, Height, Width);
+
+        Assert.Contains(samples, s => s.Flip == 1);
+        Assert.Contains(samples, s => s.EraseHeight > 0);
+        Assert.Contains(samples, s => Math.Abs(s.OffsetY) == 3);
+        BatchSourceTests.AssertBitIdentical(host, kernel, "kernel formula against the host pipeline");
+    }
+
+    [Fact]
+    public void ChannelsShareCropFlipAndErasing()
+    {
+        // Two channels of the synthetic image, the second offset by 100, with different normalizations.
+        var image = SyntheticImage().Concat(SyntheticImage().Select(v => (byte)(v + 100))).ToArray();
+        var normalization = new Normalization([0f, 0.5f], [1f, 0.5f]);
+        var pipeline = new ImagePipeline(AugmentationOptions.None, normalization, Height, Width, channels: 2);
+        var output = new float[2 * Height * Width];
+
+        pipeline.Apply(image, output, new SampleTransform(1, -1, true, 0, 0, 2, 1));
+
+        // Output (y, x) reads input (y + 1, Width - 1 - x - 1). Padding is byte 0 in each channel's scale.
+        float[] first = output[..(Height * Width)];
+        float[] second = output[(Height * Width)..];
+        AssertImage((y, x) => y < 2 && x < 1 ? 0f : Source(y + 1, Width - 2 - x), first);
+        AssertImage((y, x) => y < 2 && x < 1 ? 0f
+            : Source(y + 1, Width - 2 - x) == 0f ? -1f
+            : normalization.Apply((byte)(10 * (y + 1) + Width - 2 - x + 1 + 100), 1), second);
+    }
+
+    [Fact]
+    public void ToDeviceSampleCopiesEveryField()
+    {
+        var sample = DeviceBatchSource.ToDeviceSample(9, new SampleTransform(-2, 1, true, 3, 4, 5, 6));
+
+        Assert.Equal(9, sample.Index);
+        Assert.Equal(-2, sample.OffsetY);
+        Assert.Equal(1, sample.OffsetX);
+        Assert.Equal(1, sample.Flip);
+        Assert.Equal(3, sample.EraseTop);
+        Assert.Equal(4, sample.EraseLeft);
+        Assert.Equal(5, sample.EraseHeight);
+        Assert.Equal(6, sample.EraseWidth);
+        Assert.Equal(0, DeviceBatchSource.ToDeviceSample(0, default).Flip);
     }
 
     [Fact]

@@ -8,8 +8,8 @@ namespace FashionCuda.Backends.Cuda;
 /// linear layers, and the hand-written kernels of kernels/*.cu for everything else, all on one stream.
 /// </summary>
 /// <remarks>
-/// Host copies happen only in <see cref="Upload"/> and <see cref="Download"/>, which wait for the stream, so the
-/// values a caller reads are final. Errors inside a kernel (a bad label, an illegal address) surface at the next
+/// Host copies happen only in <see cref="Upload"/>, <see cref="Download"/> and <c>UploadBytes</c> (device
+/// datasets), which wait for the stream, so the values a caller reads are final. Errors inside a kernel (a bad label, an illegal address) surface at the next
 /// call that waits for the stream. Like the other backends, an instance serves one calling thread at a time.
 /// NOTE: no part of this class has run on a GPU; every path below is compile-checked and reviewed only. The
 /// list of such paths is kept in docs/benchmarks.md.
