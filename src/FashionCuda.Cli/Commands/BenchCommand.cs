@@ -12,7 +12,7 @@ namespace FashionCuda.Cli.Commands;
 
 /// <summary>
 /// <c>fashioncuda bench</c>: training and inference throughput of a model on synthetic batches, warm-up steps
-/// excluded, and the backend's peak tensor memory.
+/// excluded, and the backend's peak memory (tensors and kernel scratch).
 /// </summary>
 public static class BenchCommand
 {
@@ -127,7 +127,7 @@ public static class BenchCommand
                     $"{onnxResult.MaxAbsDifference:E1}"));
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"peak tensor memory {peak / (1024.0 * 1024.0):F1} MiB"));
+                $"peak memory {peak / (1024.0 * 1024.0):F1} MiB (tensors and kernel scratch)"));
         }
         return ExitCodes.Success;
     }

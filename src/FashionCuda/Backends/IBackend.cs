@@ -23,7 +23,11 @@ public interface IBackend
     /// <summary>Short device name for messages and reports: "reference", "cpu", "cuda:0".</summary>
     string Name { get; }
 
-    /// <summary>Bytes of tensor memory in use now and at peak, as the backend's allocator counts them.</summary>
+    /// <summary>
+    /// Bytes of memory in use now and at peak, as the backend's allocator counts them. They include tensors and the
+    /// kernel scratch (GEMM and im2col buffers, cuDNN workspace) that the backend allocates itself, but not memory
+    /// that a library allocates on its own, such as cuBLAS's workspace.
+    /// </summary>
     long BytesInUse { get; }
 
     long PeakBytesInUse { get; }

@@ -68,8 +68,11 @@ public sealed class HostBufferPool
     private readonly Dictionary<int, Stack<float[]>> free = new();
     private readonly object gate = new();
 
-    /// <summary>Bytes currently handed out.</summary>
+    /// <summary>Bytes handed out as tensors now, plus the kernel scratch counted by <see cref="AddScratch"/>.</summary>
     public long BytesInUse { get; private set; }
+
+    /// <summary>Bytes of kernel scratch counted now, which <see cref="BytesInUse"/> includes.</summary>
+    public long ScratchBytesInUse { get; private set; }
 
     /// <summary>Maximum of <see cref="BytesInUse"/> since creation or the last <see cref="ResetPeak"/>.</summary>
     public long PeakBytesInUse { get; private set; }
@@ -104,6 +107,34 @@ public sealed class HostBufferPool
             if (!free.TryGetValue(data.Length, out var stack))
                 free[data.Length] = stack = new Stack<float[]>();
             stack.Push(data);
+        }
+    }
+
+    /// <summary>
+    /// Counts a scratch buffer that a backend allocated outside this pool (GEMM packing, im2col columns) as in use,
+    /// so that <see cref="PeakBytesInUse"/> covers it.
+    /// </summary>
+    internal void AddScratch(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        lock (gate)
+        {
+            ScratchBytesInUse += bytes;
+            BytesInUse += bytes;
+            PeakBytesInUse = Math.Max(PeakBytesInUse, BytesInUse);
+        }
+    }
+
+    /// <summary>Stops counting scratch bytes that <see cref="AddScratch"/> counted, when the buffer is freed.</summary>
+    internal void RemoveScratch(long bytes)
+    {
+        lock (gate)
+        {
+            if (bytes < 0 || bytes > ScratchBytesInUse)
+                throw new ArgumentOutOfRangeException(nameof(bytes), bytes,
+                    $"Only {ScratchBytesInUse} scratch bytes are counted, so {bytes} cannot be removed.");
+            ScratchBytesInUse -= bytes;
+            BytesInUse -= bytes;
         }
     }
 

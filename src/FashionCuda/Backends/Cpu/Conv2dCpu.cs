@@ -134,9 +134,9 @@ public sealed partial class CpuBackend
         long columnFloats = (long)crs * groupColumns;
         long stagingFloats = (long)k * groupColumns;
         if (columns.Length < columnFloats)
-            columns = GC.AllocateUninitializedArray<float>(checked((int)columnFloats));
+            columns = GrowScratch(columns, columnFloats);
         if (staging.Length < stagingFloats)
-            staging = GC.AllocateUninitializedArray<float>(checked((int)stagingFloats));
+            staging = GrowScratch(staging, stagingFloats);
     }
 
     private static unsafe void FillRows(float* target, int rows, int length, float[] values)

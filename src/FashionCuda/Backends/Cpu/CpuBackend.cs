@@ -1,3 +1,4 @@
+using System.Buffers;
 using FashionCuda.Tensors;
 
 namespace FashionCuda.Backends.Cpu;
@@ -10,7 +11,8 @@ namespace FashionCuda.Backends.Cpu;
 /// <remarks>
 /// Tensors live in host arrays from a <see cref="HostBufferPool"/>. Kernels keep their scratch buffers (GEMM
 /// packing, im2col columns) between calls, so a training loop with fixed shapes stops allocating after its first
-/// step. Like the other backends, an instance serves one calling thread at a time.
+/// step. The pool counts those buffers too, so <see cref="PeakBytesInUse"/> covers tensors and scratch. Like the
+/// other backends, an instance serves one calling thread at a time.
 /// </remarks>
 public sealed partial class CpuBackend : IBackend, IDisposable
 {
@@ -29,14 +31,21 @@ public sealed partial class CpuBackend : IBackend, IDisposable
             throw new ArgumentOutOfRangeException(nameof(threadCount), threads, "The thread count must be at least 1.");
         pool = new WorkerPool(threads);
         gemm = new Gemm(pool);
+        buffers.AddScratch(gemm.WorkspaceBytes);
     }
 
     public string Name => "cpu";
 
     public int ThreadCount => pool.ThreadCount;
 
-    /// <summary>Bytes of tensor storage handed out by the buffer pool, without kernel scratch buffers.</summary>
+    /// <summary>
+    /// Bytes of tensor storage handed out by the buffer pool plus kernel scratch: the GEMM packing workspaces,
+    /// the convolution's im2col and staging buffers, and the temporaries of local response normalization.
+    /// </summary>
     public long BytesInUse => buffers.BytesInUse;
+
+    /// <summary>The part of <see cref="BytesInUse"/> that is kernel scratch rather than tensors.</summary>
+    public long ScratchBytesInUse => buffers.ScratchBytesInUse;
 
     /// <summary>Tensor arrays created so far rather than reused from the pool.</summary>
     public long ArraysCreated => buffers.ArraysCreated;
@@ -87,6 +96,29 @@ public sealed partial class CpuBackend : IBackend, IDisposable
         if (tensor.IsDisposed || storage.IsReleased)
             throw new ObjectDisposedException(tensor.ToString(), "The tensor was disposed before a kernel used it.");
         return storage.Data.AsSpan(0, checked((int)tensor.Length));
+    }
+
+    /// <summary>Replaces a kept scratch array with a longer, uninitialized one, and moves its count along.</summary>
+    private float[] GrowScratch(float[] old, long length)
+    {
+        buffers.RemoveScratch(4L * old.Length);
+        var array = GC.AllocateUninitializedArray<float>(checked((int)length));
+        buffers.AddScratch(4L * array.Length);
+        return array;
+    }
+
+    /// <summary>Rents a temporary array of at least <paramref name="length"/> elements, counted as scratch.</summary>
+    private float[] RentScratch(int length)
+    {
+        var array = ArrayPool<float>.Shared.Rent(length);
+        buffers.AddScratch(4L * array.Length);
+        return array;
+    }
+
+    private void ReturnScratch(float[] array)
+    {
+        buffers.RemoveScratch(4L * array.Length);
+        ArrayPool<float>.Shared.Return(array);
     }
 
     private float[] Array(Tensor tensor)

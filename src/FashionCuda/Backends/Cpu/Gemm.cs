@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -13,7 +12,9 @@ namespace FashionCuda.Backends.Cpu;
 /// The loops follow the BLIS layout: a K×N panel of op(B) and an M×K block of op(A) are packed into contiguous
 /// slivers of Nr columns and Mr rows, zero-padded at the edges. A register-blocked micro-kernel then multiplies one
 /// Mr×K sliver by one K×Nr sliver while Mr×Nr values of C stay in registers. C is split into one part per
-/// thread along M or N, and each thread packs into its own workspace, which is kept between calls.
+/// thread along M or N, and each thread packs into its own workspace, which is kept between calls. The
+/// micro-kernel, and with it Mr and Nr, is fixed at construction. It is <see cref="DefaultKernel"/> unless the
+/// caller picks another that the CPU supports.
 /// One call runs at a time; concurrent callers wait.
 /// </remarks>
 internal sealed unsafe partial class Gemm : IDisposable
@@ -31,14 +32,10 @@ internal sealed unsafe partial class Gemm : IDisposable
     // Below this many multiply-adds the wake-up of the workers costs more than the split saves.
     private const long MinParallelMacs = 1L << 18;
 
-    private static readonly bool UseAvx512 = Vector512.IsHardwareAccelerated;
-    private static readonly bool UseAvx2 = !UseAvx512 && Vector256.IsHardwareAccelerated;
-
-    /// <summary>Rows of C in one micro-kernel tile.</summary>
-    internal static readonly int Mr = UseAvx512 ? 12 : UseAvx2 ? 6 : 4;
-
-    /// <summary>Columns of C in one micro-kernel tile.</summary>
-    internal static readonly int Nr = UseAvx512 ? 32 : UseAvx2 ? 16 : 4;
+    /// <summary>The widest micro-kernel that this CPU runs in hardware.</summary>
+    internal static readonly GemmKernel DefaultKernel =
+        IsSupported(GemmKernel.Avx512) ? GemmKernel.Avx512 :
+        IsSupported(GemmKernel.Avx2) ? GemmKernel.Avx2 : GemmKernel.Scalar;
 
     private readonly WorkerPool pool;
     private readonly Workspace[] workspaces;
@@ -46,14 +43,55 @@ internal sealed unsafe partial class Gemm : IDisposable
     private readonly Action<int> runPart;
     private Call current;
 
+    /// <summary>Creates a GEMM that runs <see cref="DefaultKernel"/>.</summary>
     public Gemm(WorkerPool pool)
+        : this(pool, DefaultKernel)
     {
+    }
+
+    /// <summary>Creates a GEMM that runs the given micro-kernel, which this CPU must support.</summary>
+    /// <exception cref="ArgumentException">This CPU does not run <paramref name="kernel"/> in hardware.</exception>
+    internal Gemm(WorkerPool pool, GemmKernel kernel)
+    {
+        if (!IsSupported(kernel))
+            throw new ArgumentException(
+                $"The {kernel} GEMM kernel needs vector instructions that this CPU lacks; use {DefaultKernel}.",
+                nameof(kernel));
         this.pool = pool;
+        Kernel = kernel;
+        (Mr, Nr) = TileSize(kernel);
         workspaces = new Workspace[pool.ThreadCount];
         for (int i = 0; i < workspaces.Length; i++)
-            workspaces[i] = new Workspace();
+            workspaces[i] = new Workspace(Mr * Nr);
         runPart = RunPart;
     }
+
+    internal GemmKernel Kernel { get; }
+
+    /// <summary>Rows of C in one micro-kernel tile.</summary>
+    internal int Mr { get; }
+
+    /// <summary>Columns of C in one micro-kernel tile.</summary>
+    internal int Nr { get; }
+
+    /// <summary>Bytes of native packing memory that the per-thread workspaces hold until disposal.</summary>
+    internal long WorkspaceBytes => workspaces.Length * Workspace.Bytes(Mr * Nr);
+
+    /// <summary>Returns whether this CPU runs <paramref name="kernel"/> with hardware vector instructions.</summary>
+    internal static bool IsSupported(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Avx512 => Vector512.IsHardwareAccelerated,
+        GemmKernel.Avx2 => Vector256.IsHardwareAccelerated,
+        GemmKernel.Scalar => true,
+        _ => false,
+    };
+
+    private static (int Mr, int Nr) TileSize(GemmKernel kernel) => kernel switch
+    {
+        GemmKernel.Avx512 => (Avx512Kernel.Mr, Avx512Kernel.Nr),
+        GemmKernel.Avx2 => (Avx2Kernel.Mr, Avx2Kernel.Nr),
+        _ => (ScalarKernel.Mr, ScalarKernel.Nr),
+    };
 
     /// <summary>Computes C = alpha·op(A)·op(B) + beta·C; see the class summary for the layout.</summary>
     public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, int lda,
@@ -144,13 +182,28 @@ internal sealed unsafe partial class Gemm : IDisposable
             m0 = part * call.TilesPerPart * Mr;
             m1 = Math.Min(call.M, m0 + call.TilesPerPart * Mr);
         }
-        if (m0 < m1 && n0 < n1)
-            MultiplyBlock(in call, workspaces[part], m0, m1, n0, n1);
+        if (m0 >= m1 || n0 >= n1)
+            return;
+        // One switch per part, so that each instantiation of MultiplyBlock compiles with its tile size as a constant.
+        var workspace = workspaces[part];
+        switch (Kernel)
+        {
+            case GemmKernel.Avx512:
+                MultiplyBlock<Avx512Kernel>(in call, workspace, m0, m1, n0, n1);
+                break;
+            case GemmKernel.Avx2:
+                MultiplyBlock<Avx2Kernel>(in call, workspace, m0, m1, n0, n1);
+                break;
+            default:
+                MultiplyBlock<ScalarKernel>(in call, workspace, m0, m1, n0, n1);
+                break;
+        }
     }
 
-    private static void MultiplyBlock(in Call call, Workspace workspace, int m0, int m1, int n0, int n1)
+    private static void MultiplyBlock<TKernel>(in Call call, Workspace workspace, int m0, int m1, int n0, int n1)
+        where TKernel : struct, IMicroKernel
     {
-        int mr = Mr, nr = Nr;
+        int mr = TKernel.Mr, nr = TKernel.Nr;
         float* aPack = workspace.APack;
         float* bPack = workspace.BPack;
         float* tile = workspace.Tile;
@@ -162,11 +215,11 @@ internal sealed unsafe partial class Gemm : IDisposable
                 int kc = Math.Min(Kc, call.K - pc);
                 // Only the first depth block applies beta; the later ones add to what it wrote.
                 float beta = pc == 0 ? call.Beta : 1f;
-                PackB(in call, pc, jc, kc, nc, bPack);
+                PackB<TKernel>(in call, pc, jc, kc, nc, bPack);
                 for (int ic = m0; ic < m1; ic += Mc)
                 {
                     int mc = Math.Min(Mc, m1 - ic);
-                    PackA(in call, ic, pc, mc, kc, aPack);
+                    PackA<TKernel>(in call, ic, pc, mc, kc, aPack);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int columns = Math.Min(nr, nc - jr);
@@ -178,11 +231,11 @@ internal sealed unsafe partial class Gemm : IDisposable
                             float* cTile = call.C + (long)(ic + ir) * call.Ldc + jc + jr;
                             if (rows == mr && columns == nr)
                             {
-                                RunKernel(kc, aSliver, bSliver, cTile, call.Ldc, call.Alpha, beta);
+                                TKernel.Run(kc, aSliver, bSliver, cTile, call.Ldc, call.Alpha, beta);
                             }
                             else
                             {
-                                RunKernel(kc, aSliver, bSliver, tile, nr, 1f, 0f);
+                                TKernel.Run(kc, aSliver, bSliver, tile, nr, 1f, 0f);
                                 MergeEdgeTile(tile, nr, cTile, call.Ldc, rows, columns, call.Alpha, beta);
                             }
                         }
@@ -190,17 +243,6 @@ internal sealed unsafe partial class Gemm : IDisposable
                 }
             }
         }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RunKernel(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
-    {
-        if (UseAvx512)
-            Kernel12x32(kc, a, b, c, ldc, alpha, beta);
-        else if (UseAvx2)
-            Kernel6x16(kc, a, b, c, ldc, alpha, beta);
-        else
-            Kernel4x4(kc, a, b, c, ldc, alpha, beta);
     }
 
     /// <summary>Writes the valid rows × columns of a full edge tile into C with alpha and beta.</summary>
@@ -228,9 +270,10 @@ internal sealed unsafe partial class Gemm : IDisposable
     /// Packs op(A)[ic .. ic+mc, pc .. pc+kc] as Mr-row slivers: element (r, p) of sliver s is at
     /// s·Mr·kc + p·Mr + r. Rows past mc are zero.
     /// </summary>
-    private static void PackA(in Call call, int ic, int pc, int mc, int kc, float* destination)
+    private static void PackA<TKernel>(in Call call, int ic, int pc, int mc, int kc, float* destination)
+        where TKernel : struct, IMicroKernel
     {
-        int mr = Mr;
+        int mr = TKernel.Mr;
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
@@ -270,9 +313,10 @@ internal sealed unsafe partial class Gemm : IDisposable
     /// Packs op(B)[pc .. pc+kc, jc .. jc+nc] as Nr-column slivers: element (p, c) of sliver s is at
     /// s·Nr·kc + p·Nr + c. Columns past nc are zero.
     /// </summary>
-    private static void PackB(in Call call, int pc, int jc, int kc, int nc, float* destination)
+    private static void PackB<TKernel>(in Call call, int pc, int jc, int kc, int nc, float* destination)
+        where TKernel : struct, IMicroKernel
     {
-        int nr = Nr;
+        int nr = TKernel.Nr;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int columns = Math.Min(nr, nc - jr);
@@ -350,12 +394,15 @@ internal sealed unsafe partial class Gemm : IDisposable
     /// <summary>One thread's packing buffers, 64-byte aligned native memory allocated once.</summary>
     private sealed class Workspace : IDisposable
     {
-        public Workspace()
+        public Workspace(int tileFloats)
         {
             APack = Allocate((long)Mc * Kc);
             BPack = Allocate((long)Kc * Nc);
-            Tile = Allocate((long)Mr * Nr);
+            Tile = Allocate(tileFloats);
         }
+
+        /// <summary>Returns the bytes one workspace allocates for a tile of <paramref name="tileFloats"/>.</summary>
+        public static long Bytes(int tileFloats) => ((long)Mc * Kc + (long)Kc * Nc + tileFloats) * sizeof(float);
 
         public float* APack { get; private set; }   // Mc × Kc
 

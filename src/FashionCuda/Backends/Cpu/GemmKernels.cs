@@ -7,6 +7,49 @@ namespace FashionCuda.Backends.Cpu;
 // A sliver: kc steps of Mr values; B sliver: kc steps of Nr values (see PackA and PackB).
 internal sealed unsafe partial class Gemm
 {
+    /// <summary>
+    /// A micro-kernel and its tile size. MultiplyBlock, PackA and PackB are generic over it, so each kernel gets
+    /// its own compiled loops with Mr and Nr as constants and a direct call to the kernel.
+    /// </summary>
+    private interface IMicroKernel
+    {
+        static abstract int Mr { get; }
+
+        static abstract int Nr { get; }
+
+        static abstract void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta);
+    }
+
+    private readonly struct Avx512Kernel : IMicroKernel
+    {
+        public static int Mr => 12;
+
+        public static int Nr => 32;
+
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
+            Kernel12x32(kc, a, b, c, ldc, alpha, beta);
+    }
+
+    private readonly struct Avx2Kernel : IMicroKernel
+    {
+        public static int Mr => 6;
+
+        public static int Nr => 16;
+
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
+            Kernel6x16(kc, a, b, c, ldc, alpha, beta);
+    }
+
+    private readonly struct ScalarKernel : IMicroKernel
+    {
+        public static int Mr => 4;
+
+        public static int Nr => 4;
+
+        public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta) =>
+            Kernel4x4(kc, a, b, c, ldc, alpha, beta);
+    }
+
     /// <summary>AVX-512: 12 rows × 32 columns, 24 zmm accumulators, two B loads and 12 broadcasts per step.</summary>
     private static void Kernel12x32(int kc, float* a, float* b, float* c, int ldc, float alpha, float beta)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using Tensor = FashionCuda.Tensors.Tensor;
 
@@ -19,7 +18,7 @@ public sealed partial class CpuBackend
         float[] x = Array(input), y = Array(output);
         ForItems(n, (long)c * plane * size, image =>
         {
-            float[] denominator = ArrayPool<float>.Shared.Rent(c * plane);
+            float[] denominator = RentScratch(c * plane);
             try
             {
                 var a = x.AsSpan(image * c * plane, c * plane);
@@ -30,7 +29,7 @@ public sealed partial class CpuBackend
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(denominator);
+                ReturnScratch(denominator);
             }
         });
     }
@@ -48,8 +47,8 @@ public sealed partial class CpuBackend
         float coefficient = -2f * alpha * beta / size;
         ForItems(n, (long)imageLength * size, image =>
         {
-            float[] denominator = ArrayPool<float>.Shared.Rent(imageLength);
-            float[] ratio = ArrayPool<float>.Shared.Rent(imageLength);
+            float[] denominator = RentScratch(imageLength);
+            float[] ratio = RentScratch(imageLength);
             try
             {
                 int offset = image * imageLength;
@@ -63,7 +62,7 @@ public sealed partial class CpuBackend
                 TensorPrimitives.Divide(t, d, t);
                 TensorPrimitives.Pow(d, -beta, gradIn);
                 TensorPrimitives.Multiply(gradIn, dy.AsSpan(offset, imageLength), gradIn);
-                float[] windowSum = ArrayPool<float>.Shared.Rent(plane);
+                float[] windowSum = RentScratch(plane);
                 try
                 {
                     var sum = windowSum.AsSpan(0, plane);
@@ -80,13 +79,13 @@ public sealed partial class CpuBackend
                 }
                 finally
                 {
-                    ArrayPool<float>.Shared.Return(windowSum);
+                    ReturnScratch(windowSum);
                 }
             }
             finally
             {
-                ArrayPool<float>.Shared.Return(denominator);
-                ArrayPool<float>.Shared.Return(ratio);
+                ReturnScratch(denominator);
+                ReturnScratch(ratio);
             }
         });
     }
