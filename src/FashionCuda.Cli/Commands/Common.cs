@@ -6,6 +6,7 @@ using FashionCuda.Backends.Cuda;
 using FashionCuda.Backends.Cuda.Interop;
 using FashionCuda.Backends.Reference;
 using FashionCuda.Data;
+using FashionCuda.Studies;
 using FashionCuda.Training;
 
 namespace FashionCuda.Cli.Commands;
@@ -129,7 +130,7 @@ public static class Common
         }
         catch (Exception e) when (e is UserException or ConfigException or DataFileException
                                       or CheckpointException or TrainingDivergedException
-                                      or PtxNotFoundException)
+                                      or PtxNotFoundException or StudyFolderException)
         {
             Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return ExitCodes.UsageError;
@@ -172,6 +173,9 @@ public static class Common
     {
         if (string.IsNullOrWhiteSpace(directory))
             throw new UserException("--out is empty; pass a folder for the results, e.g. --out runs/mine.");
+        if (File.Exists(directory))
+            throw new UserException($"--out {directory} is a file, not a folder; pass a folder for the results, e.g. " +
+                                    "--out runs/mine.");
         try
         {
             Directory.CreateDirectory(directory);

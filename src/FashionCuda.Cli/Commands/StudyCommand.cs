@@ -30,7 +30,8 @@ public static class StudyCommand
         };
         var arms = new Option<string?>("--arms")
         {
-            Description = "Comma-separated arm names to run (default: all); the report then covers these arms.",
+            Description = "Comma-separated arm names to train (default: all); the report covers them and the finished " +
+                          "runs of the other arms.",
         };
         var reportOnly = new Option<bool>("--report-only")
         {
@@ -56,18 +57,33 @@ public static class StudyCommand
     {
         var fullStudy = StudyDefinition.Load(options.File);
         var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
-        string directory = Common.PrepareOutputDirectory(
-            options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : "")));
+        string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
+        if (options.ReportOnly && !Directory.Exists(folder))
+        {
+            throw new UserException(
+                $"Study folder {folder} not found: --report-only reads the runs a study wrote there. Pass --out with " +
+                "the folder of an earlier run of this study, or run the study without --report-only first.");
+        }
+        string directory = Common.PrepareOutputDirectory(folder);
         bool interrupted = !options.ReportOnly && Train(study, options, directory);
 
         var finished = new List<RunResult>();
-        var missing = new List<string>();
+        var missing = new List<StudyRun>();
+        var setAside = new List<string>();
         foreach (var run in fullStudy.Plan(options.Quick))
         {
-            if (RunResult.TryReadFinished(Path.Combine(directory, run.RelativeDirectory), run.Config) is { } result)
-                finished.Add(result);
-            else
-                missing.Add($"{run.Arm.Name} seed {run.Seed}");
+            var status = RunResult.Inspect(Path.Combine(directory, run.RelativeDirectory), run);
+            if (status.State == RunState.Finished)
+            {
+                finished.Add(status.Result!);
+                continue;
+            }
+            missing.Add(run);
+            if (status.Problem is { } problem)
+            {
+                Console.Error.WriteLine($"warning: {problem}; the report leaves {run.Arm.Name} seed {run.Seed} out.");
+                setAside.Add($"{run.Arm.Name} seed {run.Seed} ({problem})");
+            }
         }
         if (finished.Count == 0)
         {
@@ -92,7 +108,9 @@ public static class StudyCommand
             Hardware = NotRecorded,
             Quick = options.Quick,
             Plots = plots,
-            MissingRuns = missing,
+            MissingRuns = missing.Select(run => $"{run.Arm.Name} seed {run.Seed}").ToList(),
+            SetAsideRuns = setAside,
+            ContinueAdvice = ContinueAdvice(study, options, missing),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -104,8 +122,8 @@ public static class StudyCommand
         }
         if (missing.Count > 0)
         {
-            Console.WriteLine($"{Common.Plural(finished.Count, "run")} of {finished.Count + missing.Count} have " +
-                              "finished; the report covers those, and rerunning the study trains the rest.");
+            Console.WriteLine($"Finished runs: {finished.Count} of {finished.Count + missing.Count}. The report " +
+                              $"covers those. {ContinueAdvice(study, options, missing)}");
         }
         Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
                           $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
@@ -115,6 +133,17 @@ public static class StudyCommand
             return Interrupted;
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>Says which command trains the missing runs: the same one, unless --arms leaves some of them out.</summary>
+    private static string ContinueAdvice(StudyDefinition selected, StudyOptions options, List<StudyRun> missing)
+    {
+        var left = missing.Select(run => run.Arm.Name).Distinct()
+            .Where(arm => selected.Arms.All(a => a.Name != arm)).ToList();
+        return left.Count == 0
+            ? "Rerun the same command to train the rest; it skips the finished runs."
+            : $"Run the study without --arms, or with --arms {string.Join(',', left)}, to train the rest; it skips " +
+              "the finished runs.";
     }
 
     /// <summary>Exit code after Ctrl+C, as a shell reports a process ended by SIGINT.</summary>
@@ -240,6 +269,8 @@ public static class StudyCommand
                 $"[{index}/{total}] {run.Arm.Name} seed {run.Seed}: finished before, skipped " +
                 $"(test accuracy {result.TestAccuracy:F4})"));
         };
+        runner.RunDamaged += (run, problem) =>
+            Console.Error.WriteLine($"warning: {problem}; training {run.Arm.Name} seed {run.Seed} again.");
         runner.RunStarted += (run, trainer) =>
         {
             index++;

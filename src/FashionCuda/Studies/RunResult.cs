@@ -69,6 +69,12 @@ public sealed record RunResult
     /// <summary>Where the images came from and how many there were before the run's limits; null when unknown.</summary>
     public string? Data { get; init; }
 
+    /// <summary>
+    /// <see cref="DatasetFingerprint"/> of the training and test images the run used (after its limits), so a
+    /// rerun on other data does not take this run as finished; null in older results.json files.
+    /// </summary>
+    public string? DataFingerprint { get; init; }
+
     /// <summary>The resolved training config, as <see cref="TrainConfig.ToJson"/> writes it.</summary>
     public required JsonObject Config { get; init; }
 
@@ -81,28 +87,143 @@ public sealed record RunResult
             JsonSerializer.Serialize(this, StudyJsonContext.Default.RunResult) + "\n");
 
     /// <summary>
-    /// Returns the finished result in <paramref name="directory"/> if its results.json and metrics.json can be
-    /// read and it was made with <paramref name="config"/>; otherwise null, and the run must be redone.
+    /// Reads the run folder of <paramref name="run"/> and returns whether it contains a finished result of that
+    /// run: results.json and metrics.json readable and consistent, and made with the run's config. The data the run
+    /// trained on is not checked here, because that needs the images; see <see cref="DataFingerprint"/>.
     /// </summary>
-    public static RunResult? TryReadFinished(string directory, TrainConfig config)
+    public static RunStatus Inspect(string directory, StudyRun run)
     {
         string path = Path.Combine(directory, FileName);
-        string metrics = Path.Combine(directory, "metrics.json");
-        if (!File.Exists(path) || !File.Exists(metrics))
-            return null;
+        string metrics = Path.Combine(directory, MetricsFiles.JsonFileName);
+        if (!File.Exists(path))
+            return new RunStatus(File.Exists(metrics) ? RunState.Unfinished : RunState.NotStarted);
+        RunResult? result;
         try
         {
-            var result = JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.RunResult);
-            if (result is null || !JsonNode.DeepEquals(result.Config, JsonNode.Parse(config.ToJson())))
-                return null;
-            return result with { History = MetricsFiles.ReadJson(metrics) };
+            result = JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.RunResult);
         }
-        catch (Exception e) when (e is JsonException or IOException or KeyNotFoundException
-                                      or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException
+                                      or InvalidOperationException or NotSupportedException)
         {
+            return Damaged(path, e.Message);
+        }
+        if (result is null)
+            return Damaged(path, "the file holds null instead of a result object");
+        if (result.Problem(run) is { } problem)
+            return Damaged(path, problem);
+        if (JsonDifference.First(result.Config, JsonNode.Parse(run.Config.ToJson()), "$.config") is { } change)
+            return new RunStatus(RunState.Changed, result, $"made with a different config: {change}");
+
+        IReadOnlyList<EpochMetrics> history;
+        try
+        {
+            history = MetricsFiles.ReadJson(metrics);
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException
+                                      or KeyNotFoundException or InvalidOperationException or FormatException
+                                      or NullReferenceException)
+        {
+            return Damaged(metrics, File.Exists(metrics) ? e.Message : "the file is missing");
+        }
+        if (history.Count != result.Epochs)
+            return Damaged(metrics, $"{history.Count} epochs, but results.json says {result.Epochs}");
+        return new RunStatus(RunState.Finished, result with { History = history });
+    }
+
+    private static RunStatus Damaged(string file, string problem) =>
+        new(RunState.Damaged, null, $"{file}: {problem.TrimEnd('.')}");
+
+    /// <summary>Returns what makes this result unusable for <paramref name="run"/>, or null when it is sound.</summary>
+    private string? Problem(StudyRun run)
+    {
+        if (Arm != run.Arm.Name || Seed != run.Seed)
+            return $"$.arm and $.seed are {Arm} and {Seed}, but the folder belongs to {run.Arm.Name} seed {run.Seed}";
+        if (Epochs < 1 || SelectedEpoch < 1 || SelectedEpoch > Epochs)
+            return $"$.selected_epoch {SelectedEpoch} is outside 1 to $.epochs {Epochs}";
+        foreach (var (name, value) in new[]
+                 {
+                     ("test_accuracy", TestAccuracy), ("final_test_accuracy", FinalTestAccuracy),
+                     ("validation_accuracy", ValidationAccuracy ?? 0),
+                 })
+        {
+            if (!(value >= 0 && value <= 1))
+                return $"$.{name} {value} is not an accuracy between 0 and 1";
+        }
+        if (Confusion is null || Confusion.Length == 0)
+            return "$.confusion is missing";
+        for (int row = 0; row < Confusion.Length; row++)
+        {
+            if (Confusion[row] is null || Confusion[row].Length != Confusion.Length)
+                return $"$.confusion[{row}] does not have {Confusion.Length} entries, so the matrix is not square";
+        }
+        if (ClassNames is not null && ClassNames.Length != Confusion.Length)
+            return $"$.class_names has {ClassNames.Length} names for a {Confusion.Length}-class confusion matrix";
+        if (Config is null)
+            return "$.config is missing";
+        return null;
+    }
+}
+
+/// <summary>What a run folder holds, as <see cref="RunResult.Inspect"/> finds it.</summary>
+public enum RunState
+{
+    /// <summary>No files of the run yet.</summary>
+    NotStarted,
+
+    /// <summary>Training started (metrics.json exists) but results.json was never written.</summary>
+    Unfinished,
+
+    /// <summary>A sound result made with the run's config.</summary>
+    Finished,
+
+    /// <summary>results.json or metrics.json cannot be read or contradicts itself.</summary>
+    Damaged,
+
+    /// <summary>A sound result, made with another config than the study file now gives.</summary>
+    Changed,
+}
+
+/// <summary>
+/// The state of a run folder, the result where one could be read, and for damaged or changed runs one line that
+/// names the file and what is wrong.
+/// </summary>
+public sealed record RunStatus(RunState State, RunResult? Result = null, string? Problem = null);
+
+/// <summary>Finds the first place where two JSON values differ, for messages about changed configs.</summary>
+public static class JsonDifference
+{
+    /// <summary>
+    /// Returns "PATH is A in results.json, B now" for the first difference in key order, or null when the values
+    /// are equal.
+    /// </summary>
+    public static string? First(JsonNode? recorded, JsonNode? current, string path = "$")
+    {
+        if (recorded is JsonObject left && current is JsonObject right)
+        {
+            foreach (string key in left.Select(p => p.Key).Union(right.Select(p => p.Key)))
+            {
+                left.TryGetPropertyValue(key, out var a);
+                right.TryGetPropertyValue(key, out var b);
+                if (First(a, b, $"{path}.{key}") is { } difference)
+                    return difference;
+            }
             return null;
         }
+        if (recorded is JsonArray leftArray && current is JsonArray rightArray && leftArray.Count == rightArray.Count)
+        {
+            for (int i = 0; i < leftArray.Count; i++)
+            {
+                if (First(leftArray[i], rightArray[i], $"{path}[{i}]") is { } difference)
+                    return difference;
+            }
+            return null;
+        }
+        return JsonNode.DeepEquals(recorded, current)
+            ? null
+            : $"{path} is {Show(recorded)} in results.json, {Show(current)} now";
     }
+
+    private static string Show(JsonNode? node) => node is null ? "missing" : node.ToJsonString();
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]

@@ -84,6 +84,15 @@ public sealed record ReportContext
     /// <summary>Runs of the study plan without a finished result, as "arm seed n"; empty when the study is complete.</summary>
     public IReadOnlyList<string> MissingRuns { get; init; } = [];
 
+    /// <summary>
+    /// The missing runs whose folders hold a damaged result or one of another config, each with the reason, e.g.
+    /// "flip seed 1 (…/results.json: $.confusion is missing)".
+    /// </summary>
+    public IReadOnlyList<string> SetAsideRuns { get; init; } = [];
+
+    /// <summary>The sentence that tells how to train the missing runs.</summary>
+    public string ContinueAdvice { get; init; } = "Rerun the same command to train the rest; it skips the finished runs.";
+
     public bool Quick { get; init; }
 
     /// <summary>Plot files beside report.md with their captions, in display order.</summary>
@@ -137,10 +146,19 @@ public static class StudyReport
             int planned = runs.Count + context.MissingRuns.Count;
             text.AppendLine("## Progress");
             text.AppendLine();
-            text.AppendLine($"{runs.Count} of {planned} runs have finished, so this report is partial. Not yet run: " +
-                            $"{string.Join(", ", context.MissingRuns)}. Rerun the command to train them; it skips " +
-                            "the finished runs. Until then every figure below covers the finished runs only.");
+            text.AppendLine($"{runs.Count} of {planned} runs have finished, so this report is partial. Not finished: " +
+                            $"{string.Join(", ", context.MissingRuns)}. {context.ContinueAdvice} Until then every " +
+                            "figure below covers the finished runs only.");
             text.AppendLine();
+            if (context.SetAsideRuns.Count > 0)
+            {
+                text.AppendLine("Left out, with the reason. The next run of the study trains a damaged run again; a " +
+                                "result made with another config stops it until that folder is moved or deleted.");
+                text.AppendLine();
+                foreach (string run in context.SetAsideRuns)
+                    text.AppendLine($"- {run}");
+                text.AppendLine();
+            }
         }
         AppendArmTable(text, arms);
         AppendFindings(text, study, arms);

@@ -61,6 +61,11 @@ public sealed class StudyRunner
     /// <summary>A run was found finished and is not trained again.</summary>
     public event Action<StudyRun, RunResult>? RunSkipped;
 
+    /// <summary>
+    /// A run folder contains a damaged result (the message names the file and the fault); the run is trained again.
+    /// </summary>
+    public event Action<StudyRun, string>? RunDamaged;
+
     /// <summary>A run starts training; the trainer is ready, so its model and data sizes can be read.</summary>
     public event Action<StudyRun, Trainer>? RunStarted;
 
@@ -70,20 +75,35 @@ public sealed class StudyRunner
 
     public string RunDirectory(StudyRun run) => Path.Combine(OutputDirectory, run.RelativeDirectory);
 
-    /// <summary>Trains or skips every run in plan order and returns their results in that order.</summary>
+    /// <summary>
+    /// Trains or skips every run in plan order and returns their results in that order. Before training anything
+    /// it checks that no run folder contains a finished result of another config, and before skipping a run that
+    /// the result was made on the same images.
+    /// </summary>
+    /// <exception cref="StudyFolderException">A run folder holds a finished result of another config or data.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
     {
+        var statuses = Runs.Select(run => RunResult.Inspect(RunDirectory(run), run)).ToList();
+        var changed = Runs.Zip(statuses).Where(entry => entry.Second.State == RunState.Changed).ToList();
+        if (changed.Count > 0)
+            throw Conflict(changed[0].First, changed[0].Second.Problem!, changed.Count - 1);
+
         var results = new List<RunResult>(Runs.Count);
-        foreach (var run in Runs)
+        for (int index = 0; index < Runs.Count; index++)
         {
             cancellation.ThrowIfCancellationRequested();
+            var (run, status) = (Runs[index], statuses[index]);
             string directory = RunDirectory(run);
-            if (RunResult.TryReadFinished(directory, run.Config) is { } finished)
+            if (status.State == RunState.Finished)
             {
+                var finished = status.Result!;
+                CheckSameData(run, finished);
                 RunSkipped?.Invoke(run, finished);
                 results.Add(finished);
                 continue;
             }
+            if (status.State == RunState.Damaged)
+                RunDamaged?.Invoke(run, status.Problem!);
             var result = Train(run, directory, cancellation);
             RunFinished?.Invoke(run, result);
             results.Add(result);
@@ -91,15 +111,50 @@ public sealed class StudyRunner
         return results;
     }
 
+    private StudyFolderException Conflict(StudyRun run, string problem, int others)
+    {
+        string directory = RunDirectory(run);
+        string more = others == 0 ? "" : $" {others} more run folder{(others == 1 ? "" : "s")} of this study differ too.";
+        return new StudyFolderException(
+            $"{directory} holds a finished run {problem}. Pass --out with another folder for this version of the " +
+            $"study, or delete {directory} to train the run again.{more}");
+    }
+
+    /// <summary>
+    /// Checks that a finished run was trained on the images this run would get. Results that recorded no
+    /// fingerprint are compared by their data description, and trusted when they recorded neither.
+    /// </summary>
+    private void CheckSameData(StudyRun run, RunResult finished)
+    {
+        if (finished.DataFingerprint is null && finished.Data is null)
+            return;
+        var data = loadData(run.Config);
+        if (finished.DataFingerprint is { } recorded)
+        {
+            var (train, test) = Limited(run.Config, data);
+            string current = DatasetFingerprint.Compute(train, test);
+            if (recorded != current)
+                throw Conflict(run, $"trained on other images ({finished.Data ?? "data not recorded"}, fingerprint " +
+                                    $"{recorded[..12]}; now {data.Description ?? "this data"}, fingerprint {current[..12]})", 0);
+        }
+        else if (data.Description is { } description && description != finished.Data)
+        {
+            throw Conflict(run, $"trained on other data ({finished.Data}; now {description})", 0);
+        }
+    }
+
+    private static (ImageDataset Train, ImageDataset Test) Limited(TrainConfig config, StudyData data) =>
+        (config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train,
+            config.TestLimit > 0 ? data.Test.Take(config.TestLimit) : data.Test);
+
     private RunResult Train(StudyRun run, string directory, CancellationToken cancellation)
     {
         Directory.CreateDirectory(directory);
-        // A results.json from another config or a damaged one must not survive a run that stops early.
+        // A damaged results.json must not survive a run that stops early.
         File.Delete(Path.Combine(directory, RunResult.FileName));
         var config = run.Config;
         var data = loadData(config);
-        var runTrain = config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train;
-        var runTest = config.TestLimit > 0 ? data.Test.Take(config.TestLimit) : data.Test;
+        var (runTrain, runTest) = Limited(config, data);
         var trainer = new Trainer(config, backend, runTrain, runTest);
         // The trainer's config has the model's input shape and class count taken from the data, so eval and
         // predict rebuild the same network from the files.
@@ -131,6 +186,7 @@ public sealed class StudyRunner
             Device = backend.Name,
             Hardware = Hardware,
             Data = data.Description,
+            DataFingerprint = trainer.DataFingerprint,
             TestAccuracy = selected.TestAccuracy,
             TestLoss = selected.TestLoss,
             FinalTestAccuracy = history[^1].TestAccuracy,
@@ -192,3 +248,9 @@ public sealed class StudyRunner
         }
     }
 }
+
+/// <summary>
+/// A study folder contains a finished run that the study file no longer describes (another config or other data), so
+/// training there would mix results or delete them.
+/// </summary>
+public sealed class StudyFolderException(string message) : Exception(message);

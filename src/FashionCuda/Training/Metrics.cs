@@ -35,9 +35,11 @@ public sealed record Evaluation(double Loss, double Accuracy, int[,] Confusion)
 /// <summary>Writes metrics.json (a list of epochs) and metrics.csv, each atomically.</summary>
 public static class MetricsFiles
 {
+    public const string JsonFileName = "metrics.json";
+
     public static void Write(string directory, IReadOnlyList<EpochMetrics> epochs)
     {
-        AtomicFile.WriteText(Path.Combine(directory, "metrics.json"), ToJson(epochs));
+        AtomicFile.WriteText(Path.Combine(directory, JsonFileName), ToJson(epochs));
         AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), ToCsv(epochs));
     }
 

@@ -33,9 +33,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.DoesNotContain("epoch  train_loss", result.Output);
-        Assert.Contains("3 runs of 4 have finished", result.Output);
+        Assert.Contains("Finished runs: 3 of 4. The report covers those. Rerun the same command", result.Output);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
-        Assert.Contains("3 of 4 runs have finished, so this report is partial. Not yet run: flip seed 1.", report);
+        Assert.Contains("3 of 4 runs have finished, so this report is partial. Not finished: flip seed 1.", report);
         Assert.Contains("| none | 1 | ", report);
         Assert.DoesNotContain("| flip | 1 | ", report);
         // The machine and the data come from results.json, written when the runs trained.
@@ -49,11 +49,85 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
     public void ReportOnly_WithoutFinishedRunsIsUsageError()
     {
         string empty = Path.Combine(directory, "empty");
+        Directory.CreateDirectory(empty);
         var result = CliRunner.Run(directory, "study", PilotFile, "--report-only", "--out", empty);
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"error: No finished run of study pilot in {empty}: --report-only needs runs to report on. " +
                      "Run the study without --report-only first, or pass the folder it wrote with --out.",
             result.Error.TrimEnd());
+    }
+
+    [Fact]
+    public void ReportOnly_ListsDamagedRunWithReason()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        string damaged = Path.Combine(study, "flip-crop", "seed-1", "results.json");
+        File.WriteAllText(damaged, """{ "arm": "flip-crop",""");
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--out", study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.StartsWith($"warning: {damaged}: ", result.Error);
+        Assert.Contains("the report leaves flip-crop seed 1 out.", result.Error);
+        string report = File.ReadAllText(Path.Combine(study, "report.md"));
+        Assert.Contains($"- flip-crop seed 1 ({damaged}: ", report);
+    }
+
+    [Fact]
+    public void ReportOnly_AdviceNamesArmsLeftOut()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        File.Delete(Path.Combine(study, "flip", "seed-1", "results.json"));
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--arms", "none",
+            "--out", study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Run the study without --arms, or with --arms flip, to train the rest", result.Output);
+        Assert.Contains("Run the study without --arms, or with --arms flip, to train the rest",
+            File.ReadAllText(Path.Combine(study, "report.md")));
+    }
+
+    [Fact]
+    public void Study_FullRunRejectsQuickResults()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--data", CliRunner.EmbeddedData(), "--out", study);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {Path.Combine(study, "none", "seed-1")} holds a finished run made with a different " +
+                     "config: $.config.epochs is 2 in results.json, 20 now. Pass --out with another folder for this " +
+                     $"version of the study, or delete {Path.Combine(study, "none", "seed-1")} to train the run " +
+                     "again. 3 more run folders of this study differ too.", result.Error.TrimEnd());
+        Assert.DoesNotContain("epoch  train_loss", result.Output);
+        foreach (string arm in new[] { "none", "flip", "flip-crop", "flip-crop-erasing" })
+            Assert.True(File.Exists(Path.Combine(study, arm, "seed-1", "results.json")), $"{arm} lost its result");
+    }
+
+    [Fact]
+    public void ReportOnly_MissingFolderCreatesNothing()
+    {
+        string missing = Path.Combine(directory, "missing");
+        var result = CliRunner.Run(directory, "study", PilotFile, "--report-only", "--out", missing);
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith($"error: Study folder {missing} not found: --report-only reads the runs", result.Error);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    [Fact]
+    public void Study_OutFileIsUsageError()
+    {
+        string file = Path.Combine(directory, "file.txt");
+        File.WriteAllText(file, "keep");
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--out", file);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: --out {file} is a file, not a folder; pass a folder for the results, e.g. --out " +
+                     "runs/mine.", result.Error.TrimEnd());
+        Assert.Equal("keep", File.ReadAllText(file));
     }
 
     [Fact]
@@ -79,7 +153,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Equal(130, result.ExitCode);
         Assert.Contains("Interrupted; rerun the same command to continue the study.", result.Error);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
-        Assert.Contains("1 of 2 runs have finished, so this report is partial. Not yet run: long seed 1.", report);
+        Assert.Contains("1 of 2 runs have finished, so this report is partial. Not finished: long seed 1.", report);
         Assert.Contains("| short | 1 | ", report);
         Assert.False(File.Exists(Path.Combine(study, "long", "seed-1", "results.json")));
     }

@@ -105,7 +105,7 @@ public class StudyReportTests
         Assert.Contains("- data: set X; unrecorded data", report);
         Assert.Contains("- hardware: machine A; machine B; unrecorded machine", report);
         Assert.Contains("## Progress", report);
-        Assert.Contains("3 of 6 runs have finished, so this report is partial. Not yet run: base seed 2, close seed " +
+        Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2, close seed " +
                         "1, close seed 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
     }

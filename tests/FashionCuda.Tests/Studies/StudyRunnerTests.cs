@@ -33,9 +33,10 @@ public sealed class StudyRunnerTests : IDisposable
         }
         """, "tiny.json");
 
-    private (StudyRunner Runner, List<string> Trained, List<string> Skipped) Runner(StudyDefinition study)
+    private (StudyRunner Runner, List<string> Trained, List<string> Skipped) Runner(StudyDefinition study,
+        ulong trainSeed = 1)
     {
-        var runner = new StudyRunner(study, quick: false, directory, new CpuBackend(), RandomImages(64, 1),
+        var runner = new StudyRunner(study, quick: false, directory, new CpuBackend(), RandomImages(64, trainSeed),
             RandomImages(30, 2));
         var trained = new List<string>();
         var skipped = new List<string>();
@@ -87,22 +88,48 @@ public sealed class StudyRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Rerun_RedoesRunsWithChangedConfig()
+    public void Rerun_RejectsChangedConfig()
     {
         Runner(Study()).Runner.Run();
         var (runner, trained, skipped) = Runner(Study(epochs: 1));
-        runner.Run();
-        Assert.Equal(4, trained.Count);
+
+        var error = Assert.Throws<StudyFolderException>(() => runner.Run());
+
+        Assert.Equal($"{Path.Combine(directory, "a", "seed-1")} holds a finished run made with a different config: " +
+                     "$.config.epochs is 2 in results.json, 1 now. Pass --out with another folder for this version " +
+                     $"of the study, or delete {Path.Combine(directory, "a", "seed-1")} to train the run again. 3 " +
+                     "more run folders of this study differ too.", error.Message);
+        Assert.Empty(trained);
         Assert.Empty(skipped);
+        Assert.True(File.Exists(Path.Combine(directory, "b", "seed-2", RunResult.FileName)));
+    }
+
+    [Fact]
+    public void Rerun_RejectsOtherImages()
+    {
+        Runner(Study()).Runner.Run();
+        var (runner, trained, _) = Runner(Study(), trainSeed: 7);
+
+        var error = Assert.Throws<StudyFolderException>(() => runner.Run());
+
+        Assert.Contains($"{Path.Combine(directory, "a", "seed-1")} holds a finished run trained on other images", error.Message);
+        Assert.Empty(trained);
     }
 
     [Fact]
     public void Rerun_RedoesDamagedResults()
     {
         Runner(Study()).Runner.Run();
-        File.WriteAllText(Path.Combine(directory, "a", "seed-2", RunResult.FileName), "{ not json");
+        string damaged = Path.Combine(directory, "a", "seed-2", RunResult.FileName);
+        File.WriteAllText(damaged, "{ not json");
         var (runner, trained, _) = Runner(Study());
+        var warnings = new List<string>();
+        runner.RunDamaged += (_, problem) => warnings.Add(problem);
+
         runner.Run();
+
         Assert.Equal([Path.Combine("a", "seed-2")], trained);
+        Assert.Single(warnings);
+        Assert.StartsWith($"{damaged}: ", warnings[0]);
     }
 }
