@@ -100,7 +100,7 @@ public static class StudyCommand
         var summaries = StudyReport.Summarize(fullStudy, finished);
         var best = StudyReport.Best(summaries);
         var classNames = best.Runs[0].ClassNames ?? FashionMnist.ClassNames;
-        var plots = StudyPlots.WriteAll(directory, summaries, classNames);
+        var plots = StudyPlots.WriteAll(directory, fullStudy, summaries, classNames);
         var context = new ReportContext
         {
             Command = CommandLine(options),

@@ -18,52 +18,69 @@ public static class StudyPlots
     public const int ConfusionHeight = 720;
 
     /// <summary>Writes the three plots into <paramref name="directory"/>; returns their file names and captions.</summary>
-    public static IReadOnlyList<(string File, string Caption)> WriteAll(string directory,
+    /// <param name="study">The study of the arms; each arm's colour follows its index in the study's arm list.</param>
+    public static IReadOnlyList<(string File, string Caption)> WriteAll(string directory, StudyDefinition study,
         IReadOnlyList<ArmSummary> arms, IReadOnlyList<string> classNames)
     {
         var best = StudyReport.Best(arms);
         string heldOut = arms.All(a => a.Curve().HeldOutIsValidation) ? "validation" : "test";
-        WriteLearningCurves(Path.Combine(directory, LearningCurvesFile), arms);
-        WriteAccuracyBars(Path.Combine(directory, AccuracyFile), arms);
+        WriteLearningCurves(Path.Combine(directory, LearningCurvesFile), study, arms);
+        WriteAccuracyBars(Path.Combine(directory, AccuracyFile), study, arms);
         WriteConfusion(Path.Combine(directory, ConfusionFile), best, classNames);
         return
         [
             (LearningCurvesFile, $"Learning curves, mean over seeds: training (dashed, open squares) and " +
                                  $"{heldOut} (solid, filled circles) loss and accuracy per epoch."),
             (AccuracyFile, "Test accuracy per arm: mean over seeds, error bars ± one standard deviation."),
-            (ConfusionFile, $"Test confusion matrix of the best arm ({best.Arm.Name}), summed over seeds; " +
-                            "cells are counts, colour is the share of the true class."),
+            (ConfusionFile, $"Test confusion matrix of the best arm ({best.Arm.Name}), summed over " +
+                            $"{SeedCount(best.Runs.Count)}; cells are counts, colour is the share of the true class."),
         ];
     }
 
     /// <summary>
     /// Loss (left) and accuracy (right) per epoch for every arm: held-out solid with filled circles, training
     /// dashed with open squares, so the two stay apart even when a run has one epoch and its lines are points.
+    /// Each arm's curve comes from its own runs, so an arm with a short history does not cut the others.
     /// </summary>
-    public static void WriteLearningCurves(string path, IReadOnlyList<ArmSummary> arms) =>
-        Save(path, LearningCurves(arms).Render(LearningCurvesWidth, LearningCurvesHeight));
+    public static void WriteLearningCurves(string path, StudyDefinition study, IReadOnlyList<ArmSummary> arms) =>
+        Save(path, LearningCurves(study, arms).Render(LearningCurvesWidth, LearningCurvesHeight));
 
     /// <summary>Builds the plots that <see cref="WriteLearningCurves"/> draws.</summary>
-    public static Multiplot LearningCurves(IReadOnlyList<ArmSummary> arms)
+    public static Multiplot LearningCurves(StudyDefinition study, IReadOnlyList<ArmSummary> arms)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
         var loss = multiplot.GetPlot(0);
         var accuracy = multiplot.GetPlot(1);
-        var palette = new ScottPlot.Palettes.Category10();
         bool validation = true;
         int maxEpochs = 1;
-        for (int i = 0; i < arms.Count; i++)
+        var withoutHistory = new List<LegendItem>();
+        foreach (var arm in arms)
         {
-            var curve = arms[i].Curve();
+            var curve = arm.Curve();
+            var color = ArmColor(study, arm);
+            if (curve.Seeds == 0)
+            {
+                // The arm has no line to carry its legend entry, so a manual entry explains the missing curve.
+                withoutHistory.Add(new LegendItem
+                {
+                    LabelText = $"{arm.Arm.Name} ({SeedCount(arm.Runs.Count)}, no per-epoch history)",
+                    MarkerShape = MarkerShape.FilledCircle,
+                    MarkerColor = color,
+                    MarkerSize = 7,
+                });
+                continue;
+            }
             validation &= curve.HeldOutIsValidation;
             maxEpochs = Math.Max(maxEpochs, curve.TrainLoss.Length);
-            var color = palette.GetColor(i);
+            string label = curve.Seeds == arm.Runs.Count
+                ? SeedLabel(arm)
+                : $"{arm.Arm.Name} (curve from {curve.Seeds} of {SeedCount(arm.Runs.Count)})";
             double[] epochs = Enumerable.Range(1, curve.TrainLoss.Length).Select(e => (double)e).ToArray();
-            AddLine(loss, epochs, curve.HeldOutLoss, color, arms[i].Arm.Name, training: false);
+            AddLine(loss, epochs, curve.HeldOutLoss, color, label, training: false);
             AddLine(loss, epochs, curve.TrainLoss, color, null, training: true);
-            AddLine(accuracy, epochs, curve.HeldOutAccuracy, color, arms[i].Arm.Name, training: false);
+            AddLine(accuracy, epochs, curve.HeldOutAccuracy, color, label, training: false);
             AddLine(accuracy, epochs, curve.TrainAccuracy, color, null, training: true);
         }
         string heldOut = validation ? "validation" : "test";
@@ -74,6 +91,7 @@ public static class StudyPlots
         accuracy.XLabel("epoch");
         accuracy.YLabel("accuracy");
         loss.HideLegend();
+        accuracy.Legend.ManualItems.AddRange(withoutHistory);
         accuracy.Legend.ManualItems.Add(StyleKey($"{heldOut}: solid, filled circles", training: false));
         accuracy.Legend.ManualItems.Add(StyleKey("training: dashed, open squares", training: true));
         accuracy.ShowLegend(Edge.Right);
@@ -87,17 +105,16 @@ public static class StudyPlots
 
     /// <summary>
     /// One horizontal bar per arm, first arm at the top, from zero: mean test accuracy with ± one standard
-    /// deviation (no whisker with a single seed). Arm names sit on the left axis, so long names never overlap,
-    /// and each "mean ± std" label sits right of its whisker.
+    /// deviation (no whisker with a single seed). Arm names with their seed counts sit on the left axis, so long
+    /// names never overlap, and each "mean ± std" label sits right of its whisker.
     /// </summary>
-    public static void WriteAccuracyBars(string path, IReadOnlyList<ArmSummary> arms) =>
-        Save(path, AccuracyBars(arms).GetImage(AccuracyWidth, AccuracyHeight));
+    public static void WriteAccuracyBars(string path, StudyDefinition study, IReadOnlyList<ArmSummary> arms) =>
+        Save(path, AccuracyBars(study, arms).GetImage(AccuracyWidth, AccuracyHeight));
 
     /// <summary>Builds the plot that <see cref="WriteAccuracyBars"/> draws.</summary>
-    public static Plot AccuracyBars(IReadOnlyList<ArmSummary> arms)
+    public static Plot AccuracyBars(StudyDefinition study, IReadOnlyList<ArmSummary> arms)
     {
         var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<Bar>();
         double labelRight = 0;
         for (int i = 0; i < arms.Count; i++)
@@ -110,7 +127,7 @@ public static class StudyPlots
                 Position = position,
                 Value = arms[i].MeanAccuracy,
                 Error = error,
-                FillColor = palette.GetColor(i),
+                FillColor = ArmColor(study, arms[i]),
             });
             var label = plot.Add.Text(StudyReport.FormatMeanStd(arms[i]), arms[i].MeanAccuracy + error, position);
             label.LabelAlignment = Alignment.MiddleLeft;
@@ -120,7 +137,7 @@ public static class StudyPlots
         }
         var barPlot = plot.Add.Bars(bars);
         barPlot.Horizontal = true;
-        var ticks = arms.Select((arm, i) => new Tick(arms.Count - 1 - i, arm.Arm.Name)).ToArray();
+        var ticks = arms.Select((arm, i) => new Tick(arms.Count - 1 - i, SeedLabel(arm))).ToArray();
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         plot.Axes.Left.MajorTickStyle.Length = 0;
         // Ticks stop at 1, the highest accuracy; the axis runs on so the labels right of the bars fit inside.
@@ -136,7 +153,11 @@ public static class StudyPlots
     }
 
     /// <summary>Confusion matrix of an arm: row = true class, column = predicted, coloured by row share.</summary>
-    public static void WriteConfusion(string path, ArmSummary arm, IReadOnlyList<string> classNames)
+    public static void WriteConfusion(string path, ArmSummary arm, IReadOnlyList<string> classNames) =>
+        Save(path, Confusion(arm, classNames).GetImage(ConfusionWidth, ConfusionHeight));
+
+    /// <summary>Builds the plot that <see cref="WriteConfusion"/> draws.</summary>
+    public static Plot Confusion(ArmSummary arm, IReadOnlyList<string> classNames)
     {
         var counts = arm.Confusion();
         int classes = counts.GetLength(0);
@@ -178,12 +199,34 @@ public static class StudyPlots
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Left.MajorTickStyle.Length = 0;
         plot.Axes.SetLimits(-0.5, classes - 0.5, -0.5, classes - 0.5);
-        plot.Title($"Confusion matrix of {arm.Arm.Name} (test set)");
+        plot.Title($"Confusion matrix of {arm.Arm.Name} (test set, summed over " +
+                   $"{SeedCount(arm.Runs.Count)})");
         plot.XLabel("predicted class");
         plot.YLabel("true class");
         plot.Add.ColorBar(heatmap);
-        Save(path, plot.GetImage(ConfusionWidth, ConfusionHeight));
+        return plot;
     }
+
+    /// <summary>
+    /// Returns the arm's colour from its index in the study's arm list, so an arm keeps its colour whichever arms
+    /// have finished runs.
+    /// </summary>
+    /// <exception cref="ArgumentException">The arm is not one of the study's.</exception>
+    public static Color ArmColor(StudyDefinition study, ArmSummary arm)
+    {
+        int index = study.Arms.ToList().FindIndex(a => a.Name == arm.Arm.Name);
+        if (index < 0)
+        {
+            throw new ArgumentException($"Arm '{arm.Arm.Name}' is not an arm of study {study.Name}; its arms are " +
+                                        $"{string.Join(", ", study.Arms.Select(a => a.Name))}.", nameof(arm));
+        }
+        return new ScottPlot.Palettes.Category10().GetColor(index);
+    }
+
+    /// <summary>Returns the arm name with its seed count, e.g. "flip-crop (1 seed)".</summary>
+    public static string SeedLabel(ArmSummary arm) => $"{arm.Arm.Name} ({SeedCount(arm.Runs.Count)})";
+
+    private static string SeedCount(int seeds) => seeds == 1 ? "1 seed" : $"{seeds} seeds";
 
     private static void AddLine(Plot plot, double[] xs, double[] ys, Color color, string? legend, bool training)
     {

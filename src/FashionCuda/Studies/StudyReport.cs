@@ -4,9 +4,13 @@ using FashionCuda.Training;
 
 namespace FashionCuda.Studies;
 
-/// <summary>Per-epoch means over an arm's seeds; "held-out" is validation when the runs have a split, else test.</summary>
+/// <summary>
+/// Per-epoch means over the seeds of an arm that have a per-epoch history; "held-out" is validation when those
+/// runs have a split, else test.
+/// </summary>
+/// <param name="Seeds">Number of runs averaged; zero, with empty arrays, when no run of the arm has a history.</param>
 public sealed record LearningCurve(double[] TrainLoss, double[] HeldOutLoss, double[] TrainAccuracy,
-    double[] HeldOutAccuracy, bool HeldOutIsValidation);
+    double[] HeldOutAccuracy, bool HeldOutIsValidation, int Seeds);
 
 /// <summary>The runs of one arm and their figures over seeds.</summary>
 public sealed class ArmSummary
@@ -50,19 +54,25 @@ public sealed class ArmSummary
         return sum;
     }
 
-    /// <summary>Averages the per-epoch figures over seeds, up to the shortest run's epoch count.</summary>
+    /// <summary>
+    /// Averages the per-epoch figures over the seeds that have a history, up to the shortest of those histories.
+    /// A run with an empty history (its metrics.json listed no epoch) is left out, so it does not cut the curve
+    /// of its arm to nothing. <see cref="LearningCurve.Seeds"/> is the number of runs the curve covers.
+    /// </summary>
     public LearningCurve Curve()
     {
-        int epochs = Runs.Min(r => r.History.Count);
-        bool validation = Runs.All(r => r.History.All(e => e.ValidationLoss is not null));
+        var runs = Runs.Where(r => r.History.Count > 0).ToList();
+        int epochs = runs.Count == 0 ? 0 : runs.Min(r => r.History.Count);
+        bool validation = runs.All(r => r.History.All(e => e.ValidationLoss is not null));
         double[] Mean(Func<EpochMetrics, double> select) =>
-            Enumerable.Range(0, epochs).Select(i => Runs.Average(r => select(r.History[i]))).ToArray();
+            Enumerable.Range(0, epochs).Select(i => runs.Average(r => select(r.History[i]))).ToArray();
         return new LearningCurve(
             Mean(e => e.TrainLoss),
             Mean(e => validation ? e.ValidationLoss!.Value : e.TestLoss),
             Mean(e => e.TrainAccuracy),
             Mean(e => validation ? e.ValidationAccuracy!.Value : e.TestAccuracy),
-            validation);
+            validation,
+            runs.Count);
     }
 }
 
@@ -135,11 +145,11 @@ public static class StudyReport
         }
         var runs = arms.SelectMany(a => a.Runs).ToList();
         text.AppendLine($"- command: `{context.Command}`");
-        text.AppendLine($"- data: {Distinct(runs.Select(r => r.Data), context.DataSource)}");
-        text.AppendLine($"- hardware: {Distinct(runs.Select(r => r.Hardware), context.Hardware)}");
-        var first = runs[0];
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- images per run: {first.TrainImages:N0} train, {first.ValidationImages:N0} " +
-                                  $"validation, {first.TestImages:N0} test; {first.Epochs} epochs"));
+        var data = new NumberedValues(runs, r => r.Data, context.DataSource);
+        var machines = new NumberedValues(runs, r => r.Hardware, context.Hardware);
+        text.AppendLine($"- data: {data.Describe("source")}");
+        text.AppendLine($"- hardware: {machines.Describe("machine")}");
+        text.AppendLine(DescribeImages(runs));
         text.AppendLine();
         if (context.MissingRuns.Count > 0)
         {
@@ -160,14 +170,42 @@ public static class StudyReport
                 text.AppendLine();
             }
         }
-        AppendArmTable(text, arms);
+        AppendArmTable(text, arms, machines, data);
         AppendFindings(text, study, arms);
         AppendPlots(text, context);
-        AppendRunTable(text, arms);
+        AppendRunTable(text, arms, machines, data);
         return text.ToString();
     }
 
-    private static void AppendArmTable(StringBuilder text, IReadOnlyList<ArmSummary> arms)
+    /// <summary>
+    /// Returns the header line on images and epochs per run. When runs differ in them, the line gives each
+    /// combination with its arms.
+    /// </summary>
+    private static string DescribeImages(IReadOnlyList<RunResult> runs)
+    {
+        var groups = runs.GroupBy(RunShape).ToList();
+        if (groups.Count == 1)
+        {
+            var first = runs[0];
+            return string.Create(CultureInfo.InvariantCulture,
+                $"- images per run: {first.TrainImages:N0} train, {first.ValidationImages:N0} validation, " +
+                $"{first.TestImages:N0} test; {first.Epochs} epochs");
+        }
+        var parts = groups.Select(group => string.Create(CultureInfo.InvariantCulture,
+            $"{group.Key.Train:N0} train, {group.Key.Validation:N0} validation, {group.Key.Test:N0} test, " +
+            $"{group.Key.Epochs} epochs ({string.Join(", ", group.Select(r => r.Arm).Distinct())})"));
+        return $"- images per run differ by arm: {string.Join("; ", parts)}. The Runs table gives each run's.";
+    }
+
+    private static (int Train, int Validation, int Test, int Epochs) RunShape(RunResult run) =>
+        (run.TrainImages, run.ValidationImages, run.TestImages, run.Epochs);
+
+    /// <summary>
+    /// Writes one row per arm. A † after the seconds per epoch marks an arm whose runs span machines or devices,
+    /// and a ‡ after the test accuracy one whose runs read different data sources.
+    /// </summary>
+    private static void AppendArmTable(StringBuilder text, IReadOnlyList<ArmSummary> arms, NumberedValues machines,
+        NumberedValues data)
     {
         bool validation = arms.All(a => a.Runs.All(r => r.SelectedByValidation));
         text.AppendLine("## Results");
@@ -181,25 +219,46 @@ public static class StudyReport
         text.AppendLine("| arm | seeds | test accuracy | best validation epoch | parameters | FLOPs per image | " +
                         "seconds per epoch | device |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        bool anyTimingMixed = false;
+        bool anyDataMixed = false;
         foreach (var arm in arms)
         {
             string epochs = arm.Runs.All(r => r.SelectedByValidation)
                 ? string.Join(", ", arm.Runs.Select(r => r.SelectedEpoch.ToString(CultureInfo.InvariantCulture)))
                 : "–";
-            string devices = string.Join(", ", arm.Runs.Select(r => r.Device).Distinct());
+            var devices = arm.Runs.Select(r => r.Device).Distinct().ToList();
+            bool timingMixed = devices.Count > 1 || arm.Runs.Select(machines.NumberOf).Distinct().Count() > 1;
+            bool dataMixed = arm.Runs.Select(data.NumberOf).Distinct().Count() > 1;
+            anyTimingMixed |= timingMixed;
+            anyDataMixed |= dataMixed;
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {arm.Arm.Name} | {arm.Runs.Count} | {FormatMeanStd(arm)} | {epochs} | " +
+                $"| {arm.Arm.Name} | {arm.Runs.Count} | {FormatMeanStd(arm)}{(dataMixed ? " ‡" : "")} | {epochs} | " +
                 $"{arm.Runs[0].Parameters:N0} | {FormatFlops(arm.Runs[0].FlopsPerImage)} | " +
-                $"{arm.Runs.Average(r => r.SecondsPerEpoch):F1} | {devices} |"));
+                $"{arm.Runs.Average(r => r.SecondsPerEpoch):F1}{(timingMixed ? " †" : "")} | " +
+                $"{string.Join(", ", devices)} |"));
         }
         text.AppendLine();
         text.AppendLine("Seconds per epoch are wall-clock time, evaluation of the validation and test sets included.");
+        if (machines.Mixed)
+        {
+            text.AppendLine("The runs were made on more than one machine (see hardware above), so seconds per epoch " +
+                            "compare arms only where the Runs table shows the same machine and device.");
+        }
+        if (anyTimingMixed)
+            text.AppendLine("† This arm's runs span machines or devices, so its seconds per epoch average over " +
+                            "them.");
+        if (anyDataMixed)
+        {
+            text.AppendLine("‡ This arm's runs read their images from more than one data source (see data above); " +
+                            "the Runs table gives each run's.");
+        }
         text.AppendLine();
     }
 
     /// <summary>
-    /// States the best arm and compares each arm with the baseline. A difference counts as within seed noise
-    /// when it is at most two standard errors of the difference of the means.
+    /// States the best arm and compares each arm with the baseline, or with the first arm that has runs while the
+    /// baseline has none. A difference counts as within seed noise when it is at most two standard errors of the
+    /// difference of the means.
     /// </summary>
     private static void AppendFindings(StringBuilder text, StudyDefinition study, IReadOnlyList<ArmSummary> arms)
     {
@@ -209,29 +268,69 @@ public static class StudyReport
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"- Highest mean test accuracy: **{best.Arm.Name}**, {FormatMeanStd(best)} over {best.Runs.Count} " +
             $"seed{(best.Runs.Count == 1 ? "" : "s")}."));
-        var baseline = arms.FirstOrDefault(a => a.Arm.Name == study.Baseline) ?? arms[0];
+        if (arms.Count == 1)
+        {
+            var others = study.Arms.Where(a => a.Name != arms[0].Arm.Name).Select(a => a.Name).ToList();
+            text.AppendLine(others.Count == 0
+                ? "- The study has one arm, so there is nothing to compare."
+                : $"- Only {arms[0].Arm.Name} has finished runs so far, so there is nothing to compare yet; the " +
+                  $"study's other arms are {string.Join(", ", others)}.");
+            text.AppendLine();
+            return;
+        }
+        var baseline = arms.FirstOrDefault(a => a.Arm.Name == study.Baseline);
+        string role = "baseline";
+        if (baseline is null)
+        {
+            baseline = arms[0];
+            role = $"in place of {study.Baseline}";
+            text.AppendLine($"- The baseline arm, {study.Baseline}, has no finished runs yet, so the differences " +
+                            $"below are taken against {baseline.Arm.Name}, the first arm with finished runs.");
+        }
         foreach (var arm in arms.Where(a => a != baseline))
         {
             double difference = arm.MeanAccuracy - baseline.MeanAccuracy;
-            double error = Statistics.StandardErrorOfDifference(arm.Accuracies, baseline.Accuracies);
-            string verdict = double.IsNaN(error)
-                ? "one seed per arm cannot tell this from seed noise"
-                : Math.Abs(difference) <= 2 * error
-                    ? string.Create(CultureInfo.InvariantCulture,
-                        $"within seed noise (standard error of the difference {error * 100:F2} points)")
-                    : string.Create(CultureInfo.InvariantCulture,
-                        $"larger than seed noise: {Math.Abs(difference) / error:F1} standard errors " +
-                        $"({error * 100:F2} points) {(difference > 0 ? "above" : "below")} it");
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"- {arm.Arm.Name} vs {baseline.Arm.Name} (baseline): {difference * 100:+0.00;-0.00;0.00} " +
-                $"points; {verdict}."));
+                $"- {arm.Arm.Name} vs {baseline.Arm.Name} ({role}): {difference * 100:+0.00;-0.00;0.00} points; " +
+                $"{NoiseVerdict(arm, baseline, difference)}.{DescribeSeedMismatch(arm, baseline)}"));
         }
-        if (arms.Count == 1)
-            text.AppendLine("- The study has one arm, so there is nothing to compare.");
-        else
-            text.AppendLine("- Differences and standard errors are in percentage points of test accuracy " +
-                            "(0.01 accuracy is 1 point).");
+        text.AppendLine("- Differences and standard errors are in percentage points of test accuracy " +
+                        "(0.01 accuracy is 1 point).");
         text.AppendLine();
+    }
+
+    /// <summary>Judges a difference of means against seed noise, or names the arm with one seed.</summary>
+    private static string NoiseVerdict(ArmSummary arm, ArmSummary baseline, double difference)
+    {
+        double error = Statistics.StandardErrorOfDifference(arm.Accuracies, baseline.Accuracies);
+        if (double.IsNaN(error))
+        {
+            // The standard deviation, and so the error, is NaN for an arm with fewer than two seeds.
+            var single = new[] { arm, baseline }.Where(a => a.Runs.Count < 2).ToList();
+            return single.Count == 2
+                ? "one seed per arm cannot tell this from seed noise"
+                : $"{single[0].Arm.Name} has one seed, so its spread is unknown and this cannot be told from " +
+                  "seed noise";
+        }
+        if (Math.Abs(difference) <= 2 * error)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"within seed noise (standard error of the difference {error * 100:F2} points)");
+        }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"larger than seed noise: {Math.Abs(difference) / error:F1} standard errors ({error * 100:F2} points) " +
+            $"{(difference > 0 ? "above" : "below")} it");
+    }
+
+    /// <summary>Returns a sentence naming each arm's seeds when the two means cover different seeds, else "".</summary>
+    private static string DescribeSeedMismatch(ArmSummary arm, ArmSummary baseline)
+    {
+        var seeds = arm.Runs.Select(r => r.Seed).ToList();
+        var baselineSeeds = baseline.Runs.Select(r => r.Seed).ToList();
+        if (seeds.SequenceEqual(baselineSeeds))
+            return "";
+        return $" The means cover different seeds ({arm.Arm.Name}: {string.Join(", ", seeds)}; " +
+               $"{baseline.Arm.Name}: {string.Join(", ", baselineSeeds)}).";
     }
 
     private static void AppendPlots(StringBuilder text, ReportContext context)
@@ -249,25 +348,50 @@ public static class StudyReport
         }
     }
 
-    private static void AppendRunTable(StringBuilder text, IReadOnlyList<ArmSummary> arms)
+    /// <summary>
+    /// Writes one row per run. Columns for epochs and image counts appear when runs differ in them, columns for
+    /// timing, device and machine when runs span machines or devices, and a data source column when runs read
+    /// different data.
+    /// </summary>
+    private static void AppendRunTable(StringBuilder text, IReadOnlyList<ArmSummary> arms, NumberedValues machines,
+        NumberedValues data)
     {
+        var runs = arms.SelectMany(a => a.Runs).ToList();
+        var columns = new List<(string Title, bool Numeric, Func<RunResult, string> Cell)>
+        {
+            ("arm", false, r => r.Arm),
+            ("seed", true, r => Invariant($"{r.Seed}")),
+        };
+        if (runs.Select(RunShape).Distinct().Count() > 1)
+        {
+            columns.Add(("epochs", true, r => Invariant($"{r.Epochs}")));
+            columns.Add(("train / validation / test images", true,
+                r => Invariant($"{r.TrainImages:N0} / {r.ValidationImages:N0} / {r.TestImages:N0}")));
+        }
+        columns.Add(("selected epoch", true, r => Invariant($"{r.SelectedEpoch}")));
+        columns.Add(("validation accuracy", true,
+            r => r.ValidationAccuracy is { } v ? Invariant($"{v:F4}") : "–"));
+        columns.Add(("test accuracy", true, r => Invariant($"{r.TestAccuracy:F4}")));
+        columns.Add(("last-epoch test accuracy", true, r => Invariant($"{r.FinalTestAccuracy:F4}")));
+        if (machines.Mixed || runs.Select(r => r.Device).Distinct().Count() > 1)
+        {
+            columns.Add(("seconds per epoch", true, r => Invariant($"{r.SecondsPerEpoch:F1}")));
+            columns.Add(("device", false, r => r.Device));
+            columns.Add(("machine", true, r => Invariant($"{machines.NumberOf(r)}")));
+        }
+        if (data.Mixed)
+            columns.Add(("data source", true, r => Invariant($"{data.NumberOf(r)}")));
+        columns.Add(("folder", false, r => $"`{r.Arm}/seed-{r.Seed}`"));
+
         text.AppendLine("## Runs");
         text.AppendLine();
-        text.AppendLine("| arm | seed | selected epoch | validation accuracy | test accuracy | last-epoch test " +
-                        "accuracy | folder |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---|");
-        foreach (var run in arms.SelectMany(a => a.Runs))
-        {
-            string validation = run.ValidationAccuracy is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:F4}") : "–";
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {run.Arm} | {run.Seed} | {run.SelectedEpoch} | {validation} | {run.TestAccuracy:F4} | " +
-                $"{run.FinalTestAccuracy:F4} | `{run.Arm}/seed-{run.Seed}` |"));
-        }
+        text.AppendLine($"| {string.Join(" | ", columns.Select(c => c.Title))} |");
+        text.AppendLine($"|{string.Join("|", columns.Select(c => c.Numeric ? "---:" : "---"))}|");
+        foreach (var run in runs)
+            text.AppendLine($"| {string.Join(" | ", columns.Select(c => c.Cell(run)))} |");
     }
 
-    /// <summary>Joins the distinct recorded values, with <paramref name="fallback"/> in place of unrecorded ones.</summary>
-    private static string Distinct(IEnumerable<string?> recorded, string fallback) =>
-        string.Join("; ", recorded.Select(value => value ?? fallback).Distinct());
+    private static string Invariant(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 
     public static string FormatMeanStd(ArmSummary arm) =>
         double.IsNaN(arm.AccuracyStandardDeviation)

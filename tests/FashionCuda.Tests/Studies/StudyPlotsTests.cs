@@ -30,7 +30,8 @@ public sealed class StudyPlotsTests : IDisposable
         var study = StudyDefinition.Parse("""
             { "name": "p", "seeds": [1, 2], "arms": [ { "name": "base" }, { "name": "close" }, { "name": "far" } ] }
             """, "p.json");
-        var plots = StudyPlots.WriteAll(directory, StudyReportTests.Arms(study), FashionCuda.Data.FashionMnist.ClassNames);
+        var plots = StudyPlots.WriteAll(directory, study, StudyReportTests.Arms(study),
+            FashionCuda.Data.FashionMnist.ClassNames);
         Assert.Equal([StudyPlots.LearningCurvesFile, StudyPlots.AccuracyFile, StudyPlots.ConfusionFile],
             plots.Select(p => p.File));
         Assert.Equal((StudyPlots.LearningCurvesWidth, StudyPlots.LearningCurvesHeight),
@@ -39,7 +40,7 @@ public sealed class StudyPlotsTests : IDisposable
             ReadPngSize(Path.Combine(directory, StudyPlots.AccuracyFile)));
         Assert.Equal((StudyPlots.ConfusionWidth, StudyPlots.ConfusionHeight),
             ReadPngSize(Path.Combine(directory, StudyPlots.ConfusionFile)));
-        Assert.Contains("(far)", plots[2].Caption);
+        Assert.Contains("(far), summed over 2 seeds", plots[2].Caption);
         Assert.Empty(Directory.GetFiles(directory, "*.tmp"));
     }
 
@@ -50,7 +51,7 @@ public sealed class StudyPlotsTests : IDisposable
             { "name": "p", "seeds": [1, 2], "arms": [ { "name": "base" }, { "name": "close" }, { "name": "far" } ] }
             """, "p.json");
         var arms = StudyReportTests.Arms(study);
-        var plot = StudyPlots.AccuracyBars(arms);
+        var plot = StudyPlots.AccuracyBars(study, arms);
         var limits = plot.Axes.GetLimits();
         Assert.Equal(0, limits.Left);
         Assert.True(limits.Right >= 1, $"the accuracy axis ends at {limits.Right}");
@@ -73,7 +74,7 @@ public sealed class StudyPlotsTests : IDisposable
         var study = StudyDefinition.Parse("""{ "name": "p", "arms": [ { "name": "base" } ] }""", "p.json");
         var oneEpoch = StudyReportTests.Arms(study).Select(arm => new ArmSummary(arm.Arm,
             arm.Runs.Select(run => run with { History = run.History.Take(1).ToList() }).ToList())).ToList();
-        var multiplot = StudyPlots.LearningCurves(oneEpoch);
+        var multiplot = StudyPlots.LearningCurves(study, oneEpoch);
         foreach (var plot in new[] { multiplot.GetPlot(0), multiplot.GetPlot(1) })
         {
             var lines = plot.GetPlottables<ScottPlot.Plottables.Scatter>().ToList();
@@ -86,6 +87,86 @@ public sealed class StudyPlotsTests : IDisposable
             Assert.NotEmpty(training);
             Assert.DoesNotContain(heldOut, line => training.Any(t => t.MarkerShape == line.MarkerShape));
         }
+    }
+
+    private static StudyDefinition ThreeArmStudy() => StudyDefinition.Parse("""
+        { "name": "p", "seeds": [1, 2], "arms": [ { "name": "base" }, { "name": "close" }, { "name": "far" } ] }
+        """, "p.json");
+
+    private static List<ScottPlot.Plottables.Scatter> HeldOutLines(Plot plot) =>
+        plot.GetPlottables<ScottPlot.Plottables.Scatter>().Where(line => !string.IsNullOrEmpty(line.LegendText)).ToList();
+
+    [Fact]
+    public void ArmLabels_ShowSeedCounts()
+    {
+        var study = ThreeArmStudy();
+        var arms = StudyReport.Summarize(study, [StudyReportTests.Result("base", 1, 0.90),
+            StudyReportTests.Result("base", 2, 0.91), StudyReportTests.Result("far", 1, 0.95)]);
+        var bars = StudyPlots.AccuracyBars(study, arms);
+        // A tick generator fills its ticks when the plot renders; the first arm is at the top.
+        bars.RenderInMemory(StudyPlots.AccuracyWidth, StudyPlots.AccuracyHeight);
+        var ticks = bars.Axes.Left.TickGenerator.Ticks.OrderByDescending(tick => tick.Position)
+            .Select(tick => tick.Label).ToList();
+        Assert.Equal(["base (2 seeds)", "far (1 seed)"], ticks);
+        var curves = StudyPlots.LearningCurves(study, arms);
+        Assert.Equal(["base (2 seeds)", "far (1 seed)"], HeldOutLines(curves.GetPlot(1)).Select(l => l.LegendText));
+    }
+
+    [Fact]
+    public void Confusion_TitleGivesSeedsSummed()
+    {
+        var study = ThreeArmStudy();
+        var arms = StudyReportTests.Arms(study);
+        var plot = StudyPlots.Confusion(arms[2], FashionCuda.Data.FashionMnist.ClassNames);
+        Assert.Equal("Confusion matrix of far (test set, summed over 2 seeds)", plot.Axes.Title.Label.Text);
+        var single = StudyReport.Summarize(study, [StudyReportTests.Result("far", 1, 0.95)]);
+        Assert.EndsWith("summed over 1 seed)",
+            StudyPlots.Confusion(single[0], FashionCuda.Data.FashionMnist.ClassNames).Axes.Title.Label.Text);
+    }
+
+    [Fact]
+    public void ArmColor_FollowsStudyArmIndex()
+    {
+        var study = ThreeArmStudy();
+        var palette = new ScottPlot.Palettes.Category10();
+        var partial = StudyReport.Summarize(study, [StudyReportTests.Result("far", 1, 0.95)]);
+        var full = StudyReportTests.Arms(study);
+        var partialBar = Assert.Single(Assert.Single(
+            StudyPlots.AccuracyBars(study, partial).GetPlottables<ScottPlot.Plottables.BarPlot>()).Bars);
+        var fullBars = Assert.Single(StudyPlots.AccuracyBars(study, full).GetPlottables<ScottPlot.Plottables.BarPlot>())
+            .Bars.ToList();
+        Assert.Equal(palette.GetColor(2), partialBar.FillColor);
+        Assert.Equal(palette.GetColor(2), fullBars[2].FillColor);
+        Assert.Equal(palette.GetColor(0), fullBars[0].FillColor);
+        var partialLine = Assert.Single(HeldOutLines(StudyPlots.LearningCurves(study, partial).GetPlot(0)));
+        Assert.Equal(palette.GetColor(2), partialLine.Color);
+        var unknown = StudyDefinition.Parse("""{ "name": "other", "arms": [ { "name": "base" } ] }""", "o.json");
+        Assert.Throws<ArgumentException>(() => StudyPlots.ArmColor(unknown, partial[0]));
+    }
+
+    [Fact]
+    public void LearningCurves_EmptyHistoryHidesNoArm()
+    {
+        var study = ThreeArmStudy();
+        var arms = StudyReport.Summarize(study,
+        [
+            StudyReportTests.Result("base", 1, 0.90) with { History = [] },
+            StudyReportTests.Result("base", 2, 0.91),
+            StudyReportTests.Result("close", 1, 0.904) with { History = [] },
+            StudyReportTests.Result("far", 1, 0.95, epochs: 5),
+            StudyReportTests.Result("far", 2, 0.95, epochs: 5),
+        ]);
+        var multiplot = StudyPlots.LearningCurves(study, arms);
+        var accuracy = multiplot.GetPlot(1);
+        var lines = HeldOutLines(accuracy);
+        Assert.Equal(["base (curve from 1 of 2 seeds)", "far (2 seeds)"], lines.Select(line => line.LegendText));
+        Assert.Equal(3, lines[0].Data.GetScatterPoints().Count);
+        Assert.Equal(5, lines[1].Data.GetScatterPoints().Count);
+        Assert.Contains(accuracy.Legend.ManualItems, item => item.LabelText == "close (1 seed, no per-epoch history)");
+        Assert.Equal(5.5, accuracy.Axes.GetLimits().Right);
+        string path = Path.Combine(directory, StudyPlots.LearningCurvesFile);
+        StudyPlots.WriteLearningCurves(path, study, arms);
+        Assert.Equal((StudyPlots.LearningCurvesWidth, StudyPlots.LearningCurvesHeight), ReadPngSize(path));
     }
 
     [Fact]

@@ -73,6 +73,11 @@ public class StudyReportTests
         Assert.Contains("![Accuracy bars](accuracy.png)", report);
         Assert.Contains("| far | 2 | 3 | 0.9510 | 0.9510 | 0.9510 | `far/seed-2` |", report);
         Assert.Contains("`fashioncuda study report.json`", report);
+        Assert.Contains("- images per run: 55,000 train, 5,000 validation, 10,000 test; 3 epochs", report);
+        Assert.DoesNotContain("different seeds", report);
+        Assert.DoesNotContain("†", report);
+        Assert.DoesNotContain("‡", report);
+        Assert.DoesNotContain("| machine |", report);
     }
 
     [Fact]
@@ -102,12 +107,156 @@ public class StudyReportTests
             Command = "c", DataSource = "unrecorded data", Hardware = "unrecorded machine",
             MissingRuns = ["base seed 2", "close seed 1", "close seed 2"],
         });
-        Assert.Contains("- data: set X; unrecorded data", report);
-        Assert.Contains("- hardware: machine A; machine B; unrecorded machine", report);
+        Assert.Contains("- data: source 1: set X (2 runs); source 2: unrecorded data (1 run)", report);
+        Assert.Contains("- hardware: machine 1: machine A (1 run); machine 2: machine B (1 run); machine 3: " +
+                        "unrecorded machine (1 run)", report);
         Assert.Contains("## Progress", report);
         Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2, close seed " +
                         "1, close seed 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
+    }
+
+    [Fact]
+    public void Markdown_OneFinishedArmOfSeveral()
+    {
+        var study = Study();
+        string report = Markdown(study, StudyReport.Summarize(study, [Result("far", 1, 0.95)]));
+        Assert.Contains("- Only far has finished runs so far, so there is nothing to compare yet; the study's " +
+                        "other arms are base, close.", report);
+        Assert.DoesNotContain("The study has one arm", report);
+
+        var single = StudyDefinition.Parse("""{ "name": "single", "arms": [ { "name": "far" } ] }""", "s.json");
+        Assert.Contains("- The study has one arm, so there is nothing to compare.",
+            Markdown(single, StudyReport.Summarize(single, [Result("far", 1, 0.95)])));
+    }
+
+    [Fact]
+    public void Markdown_UnequalSeedsNameOneSeedArm()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90), Result("base", 2, 0.91), Result("far", 1, 0.95)]);
+        string report = Markdown(study, arms);
+        Assert.Contains("far vs base (baseline): +4.50 points; far has one seed, so its spread is unknown and " +
+                        "this cannot be told from seed noise.", report);
+        Assert.Contains("The means cover different seeds (far: 1; base: 1, 2).", report);
+        Assert.DoesNotContain("one seed per arm", report);
+    }
+
+    [Fact]
+    public void Markdown_SameSeedCountDifferentSeeds()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90), Result("base", 2, 0.91), Result("far", 2, 0.95), Result("far", 3, 0.951)]);
+        string report = Markdown(study, arms);
+        Assert.Contains("larger than seed noise", report);
+        Assert.Contains("The means cover different seeds (far: 2, 3; base: 1, 2).", report);
+    }
+
+    [Fact]
+    public void Markdown_MissingBaselineNamesStandIn()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study, [Result("close", 1, 0.904), Result("far", 1, 0.95)]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- The baseline arm, base, has no finished runs yet, so the differences below are taken " +
+                        "against close, the first arm with finished runs.", report);
+        Assert.Contains("- far vs close (in place of base): +4.60 points;", report);
+        Assert.DoesNotContain("(baseline)", report);
+    }
+
+    [Fact]
+    public void Markdown_DifferentImageCountsByArm()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.90), Result("close", 1, 0.904),
+            Result("far", 1, 0.95, epochs: 5) with { TrainImages = 1000, TestImages = 500 },
+        ]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- images per run differ by arm: 55,000 train, 5,000 validation, 10,000 test, 3 epochs " +
+                        "(base, close); 1,000 train, 5,000 validation, 500 test, 5 epochs (far). The Runs table " +
+                        "gives each run's.", report);
+        Assert.DoesNotContain("- images per run:", report);
+        Assert.Contains("| arm | seed | epochs | train / validation / test images | selected epoch |", report);
+        Assert.Contains("|---|---:|---:|---:|---:|---:|---:|---:|---|", report);
+        Assert.Contains("| base | 1 | 3 | 55,000 / 5,000 / 10,000 | 3 |", report);
+        Assert.Contains("| far | 1 | 5 | 1,000 / 5,000 / 500 | 5 |", report);
+    }
+
+    [Fact]
+    public void Markdown_RunsOnSeveralMachinesFlagged()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.90) with { Hardware = "machine A" },
+            Result("base", 2, 0.91) with { Hardware = "machine A" },
+            Result("close", 1, 0.904) with { Hardware = "machine B", SecondsPerEpoch = 4 },
+            Result("far", 1, 0.95) with { Hardware = "machine A" },
+            Result("far", 2, 0.95) with { Hardware = "machine B", SecondsPerEpoch = 4.5 },
+        ]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- hardware: machine 1: machine A (3 runs); machine 2: machine B (2 runs)", report);
+        Assert.Contains("| base | 2 | 0.9050 ± 0.0071 | 3, 3 | 12,345 | 2.5 M | 12.5 | cpu |", report);
+        Assert.Contains("| close | 1 | 0.9040 | 3 | 12,345 | 2.5 M | 4.0 | cpu |", report);
+        Assert.Contains("| far | 2 | 0.9500 ± 0.0000 | 3, 3 | 12,345 | 2.5 M | 8.5 † | cpu |", report);
+        Assert.Contains("so seconds per epoch compare arms only where the Runs table shows the same machine", report);
+        Assert.Contains("† This arm's runs span machines or devices", report);
+        Assert.Contains("| last-epoch test accuracy | seconds per epoch | device | machine | folder |", report);
+        Assert.Contains("| far | 2 | 3 | 0.9500 | 0.9500 | 0.9500 | 4.5 | cpu | 2 | `far/seed-2` |", report);
+        Assert.DoesNotContain("‡", report);
+    }
+
+    [Fact]
+    public void Markdown_MixedDevicesInOneArmFlagged()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90), Result("base", 2, 0.91) with { Device = "cuda", SecondsPerEpoch = 1.5 }]);
+        string report = Markdown(study, arms);
+        Assert.Contains("| base | 2 | 0.9050 ± 0.0071 | 3, 3 | 12,345 | 2.5 M | 7.0 † | cpu, cuda |", report);
+        Assert.Contains("| base | 2 | 3 | 0.9100 | 0.9100 | 0.9100 | 1.5 | cuda | 1 | `base/seed-2` |", report);
+        Assert.DoesNotContain("more than one machine", report);
+    }
+
+    [Fact]
+    public void Markdown_RunsWithDifferentDataFlagged()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.90) with { Data = "set X" },
+            Result("base", 2, 0.91) with { Data = "set X" },
+            Result("far", 1, 0.95) with { Data = "set X" },
+            Result("far", 2, 0.95) with { Data = "set Y" },
+        ]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- data: source 1: set X (3 runs); source 2: set Y (1 run)", report);
+        Assert.Contains("| base | 2 | 0.9050 ± 0.0071 | 3, 3 |", report);
+        Assert.Contains("| far | 2 | 0.9500 ± 0.0000 ‡ | 3, 3 |", report);
+        Assert.Contains("‡ This arm's runs read their images from more than one data source", report);
+        Assert.Contains("| last-epoch test accuracy | data source | folder |", report);
+        Assert.Contains("| far | 2 | 3 | 0.9500 | 0.9500 | 0.9500 | 2 | `far/seed-2` |", report);
+        Assert.DoesNotContain("†", report);
+    }
+
+    [Fact]
+    public void Curve_SkipsRunWithoutHistory()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90) with { History = [] }, Result("base", 2, 0.91)]);
+        var curve = arms[0].Curve();
+        Assert.Equal(1, curve.Seeds);
+        Assert.Equal(3, curve.HeldOutAccuracy.Length);
+        Assert.Equal(0.91, curve.HeldOutAccuracy[^1], 12);
+
+        var empty = StudyReport.Summarize(study, [Result("base", 1, 0.90) with { History = [] }])[0].Curve();
+        Assert.Equal(0, empty.Seeds);
+        Assert.Empty(empty.TrainLoss);
     }
 
     [Fact]
