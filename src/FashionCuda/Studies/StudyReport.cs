@@ -156,7 +156,8 @@ public static class StudyReport
             int planned = runs.Count + context.MissingRuns.Count;
             text.AppendLine("## Progress");
             text.AppendLine();
-            text.AppendLine($"{runs.Count} of {planned} runs have finished, so this report is partial. Not finished: " +
+            text.AppendLine($"{runs.Count} of {planned} runs {(runs.Count == 1 ? "has" : "have")} finished, so this " +
+                            "report is partial. Not finished: " +
                             $"{string.Join(", ", context.MissingRuns)}. {context.ContinueAdvice} Until then every " +
                             "figure below covers the finished runs only.");
             text.AppendLine();
