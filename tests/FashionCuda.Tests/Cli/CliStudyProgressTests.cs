@@ -153,7 +153,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Equal(130, result.ExitCode);
         Assert.Contains("Interrupted; rerun the same command to continue the study.", result.Error);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
-        Assert.Contains("1 of 2 runs have finished, so this report is partial. Not finished: long seed 1.", report);
+        Assert.Contains("1 of 2 runs has finished, so this report is partial. Not finished: long seed 1.", report);
         Assert.Contains("| short | 1 | ", report);
         Assert.False(File.Exists(Path.Combine(study, "long", "seed-1", "results.json")));
     }
