@@ -176,6 +176,12 @@ public static class Common
         if (File.Exists(directory))
             throw new UserException($"--out {directory} is a file, not a folder; pass a folder for the results, e.g. " +
                                     "--out runs/mine.");
+        for (var parent = Directory.GetParent(Path.GetFullPath(directory)); parent is not null; parent = parent.Parent)
+        {
+            if (File.Exists(parent.FullName))
+                throw new UserException($"--out {directory}: {parent.FullName} is a file, so no folder can be made " +
+                                        "below it; pass a folder for the results, e.g. --out runs/mine.");
+        }
         try
         {
             Directory.CreateDirectory(directory);

@@ -58,7 +58,7 @@ public static class StudyCommand
         var fullStudy = StudyDefinition.Load(options.File);
         var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
         string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
-        if (options.ReportOnly && !Directory.Exists(folder))
+        if (options.ReportOnly && !Directory.Exists(folder) && !File.Exists(folder))
         {
             throw new UserException(
                 $"Study folder {folder} not found: --report-only reads the runs a study wrote there. Pass --out with " +
@@ -91,6 +91,13 @@ public static class StudyCommand
             {
                 Console.Error.WriteLine("Interrupted before any run finished; rerun the same command to start again.");
                 return Interrupted;
+            }
+            if (setAside.Count > 0)
+            {
+                throw new UserException(
+                    $"No finished run of study {fullStudy.Name} in {directory}: {Common.Plural(setAside.Count, "run")} " +
+                    "there are damaged or of another config (see the warnings above), so report.md was not written " +
+                    "again. Run the study without --report-only to train the damaged runs again.");
             }
             throw new UserException(
                 $"No finished run of study {fullStudy.Name} in {directory}: --report-only needs runs to report on. " +
@@ -140,10 +147,15 @@ public static class StudyCommand
     {
         var left = missing.Select(run => run.Arm.Name).Distinct()
             .Where(arm => selected.Arms.All(a => a.Name != arm)).ToList();
-        return left.Count == 0
-            ? "Rerun the same command to train the rest; it skips the finished runs."
-            : $"Run the study without --arms, or with --arms {string.Join(',', left)}, to train the rest; it skips " +
-              "the finished runs.";
+        if (left.Count > 0)
+        {
+            string without = options.ReportOnly ? "--report-only and --arms" : "--arms";
+            return $"Run the study without {without} (or with --arms {string.Join(',', left)}) to train the rest; it " +
+                   "skips the finished runs.";
+        }
+        return options.ReportOnly
+            ? "Run the same command without --report-only to train the rest; it skips the finished runs."
+            : "Rerun the same command to train the rest; it skips the finished runs.";
     }
 
     /// <summary>Exit code after Ctrl+C, as a shell reports a process ended by SIGINT.</summary>

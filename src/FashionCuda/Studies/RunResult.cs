@@ -102,8 +102,12 @@ public sealed record RunResult
         {
             result = JsonSerializer.Deserialize(File.ReadAllText(path), StudyJsonContext.Default.RunResult);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException
-                                      or InvalidOperationException or NotSupportedException)
+        catch (JsonException e)
+        {
+            return Damaged(path, DescribeJsonError(e));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException
+                                      or NotSupportedException)
         {
             return Damaged(path, e.Message);
         }
@@ -119,6 +123,10 @@ public sealed record RunResult
         {
             history = MetricsFiles.ReadJson(metrics);
         }
+        catch (JsonException e)
+        {
+            return Damaged(metrics, DescribeJsonError(e));
+        }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException
                                       or KeyNotFoundException or InvalidOperationException or FormatException
                                       or NullReferenceException)
@@ -128,6 +136,21 @@ public sealed record RunResult
         if (history.Count != result.Epochs)
             return Damaged(metrics, $"{history.Count} epochs, but results.json says {result.Epochs}");
         return new RunStatus(RunState.Finished, result with { History = history });
+    }
+
+    /// <summary>
+    /// Turns a parser error into "PATH: reason (line N)" without the .NET type names the serializer puts in its
+    /// messages.
+    /// </summary>
+    private static string DescribeJsonError(JsonException e)
+    {
+        string where = e.LineNumber is { } line ? $" (line {line + 1})" : "";
+        string reason = e.Message.Contains("could not be converted", StringComparison.Ordinal)
+            ? "has a value of the wrong type, or null where a value is required"
+            : e.Message.Contains("end of data", StringComparison.Ordinal)
+                ? "is cut short"
+                : "is not valid JSON";
+        return $"{e.Path ?? "$"} {reason}{where}";
     }
 
     private static RunStatus Damaged(string file, string problem) =>
@@ -150,7 +173,7 @@ public sealed record RunResult
                 return $"$.{name} {value} is not an accuracy between 0 and 1";
         }
         if (Confusion is null || Confusion.Length == 0)
-            return "$.confusion is missing";
+            return "$.confusion is missing or null";
         for (int row = 0; row < Confusion.Length; row++)
         {
             if (Confusion[row] is null || Confusion[row].Length != Confusion.Length)

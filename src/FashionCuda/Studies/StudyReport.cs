@@ -378,7 +378,8 @@ public static class StudyReport
         {
             columns.Add(("seconds per epoch", true, r => Invariant($"{r.SecondsPerEpoch:F1}")));
             columns.Add(("device", false, r => r.Device));
-            columns.Add(("machine", true, r => Invariant($"{machines.NumberOf(r)}")));
+            if (machines.Mixed)
+                columns.Add(("machine", true, r => Invariant($"{machines.NumberOf(r)}")));
         }
         if (data.Mixed)
             columns.Add(("data source", true, r => Invariant($"{data.NumberOf(r)}")));

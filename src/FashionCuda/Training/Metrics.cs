@@ -101,12 +101,29 @@ public static class MetricsFiles
     public static List<EpochMetrics> ReadJson(string path) => ParseJson(File.ReadAllText(path));
 
     /// <summary>Parses the text <see cref="ToJson"/> writes.</summary>
+    /// <exception cref="FormatException">An entry lacks a field or has one of the wrong type; the message names it.</exception>
     public static List<EpochMetrics> ParseJson(string json)
     {
         using var document = JsonDocument.Parse(json);
+        if (document.RootElement.ValueKind != JsonValueKind.Array)
+            throw new FormatException($"$ is {document.RootElement.ValueKind.ToString().ToLowerInvariant()}, expected a list of epochs");
         var list = new List<EpochMetrics>();
+        int index = 0;
         foreach (var e in document.RootElement.EnumerateArray())
         {
+            string? bad = e.ValueKind != JsonValueKind.Object
+                ? ""
+                : RequiredNumbers.FirstOrDefault(name => !e.TryGetProperty(name, out var value) ||
+                                                         value.ValueKind != JsonValueKind.Number)
+                  ?? OptionalNumbers.FirstOrDefault(name => e.TryGetProperty(name, out var value) &&
+                                                            value.ValueKind != JsonValueKind.Number);
+            if (bad is not null)
+            {
+                throw new FormatException(bad.Length == 0
+                    ? $"$[{index}] is not an object"
+                    : $"$[{index}].{bad} is missing or not a number");
+            }
+            index++;
             list.Add(new EpochMetrics(e.GetProperty("epoch").GetInt32(), e.GetProperty("train_loss").GetDouble(),
                 e.GetProperty("train_accuracy").GetDouble(), e.GetProperty("test_loss").GetDouble(),
                 e.GetProperty("test_accuracy").GetDouble(), e.GetProperty("seconds").GetDouble(),
@@ -116,6 +133,14 @@ public static class MetricsFiles
         }
         return list;
     }
+
+    private static readonly string[] RequiredNumbers =
+    [
+        "epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "seconds", "learning_rate",
+        "images_per_second",
+    ];
+
+    private static readonly string[] OptionalNumbers = ["validation_loss", "validation_accuracy"];
 
     private static double Round(double value) => Math.Round(value, 6);
 

@@ -122,7 +122,8 @@ public static class RunCheckpoint
         {
             history = MetricsFiles.ParseJson(Required(stateMetadata, "history", statePath));
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException
+                                      or FormatException)
         {
             throw new CheckpointException($"{statePath} has an invalid 'history' metadata value: {e.Message}");
         }

@@ -33,7 +33,8 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.DoesNotContain("epoch  train_loss", result.Output);
-        Assert.Contains("Finished runs: 3 of 4. The report covers those. Rerun the same command", result.Output);
+        Assert.Contains("Finished runs: 3 of 4. The report covers those. Run the same command without --report-only",
+            result.Output);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
         Assert.Contains("3 of 4 runs have finished, so this report is partial. Not finished: flip seed 1.", report);
         Assert.Contains("| none | 1 | ", report);
@@ -41,7 +42,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         // The machine and the data come from results.json, written when the runs trained.
         Assert.Contains("logical cores", report);
         Assert.Contains("2,000 training and 1,000 test images before limits", report);
-        Assert.DoesNotContain("--report-only", report);
+        Assert.DoesNotContain("--report-only", report.Split('\n').Single(line => line.StartsWith("- command:")));
         Assert.True(File.Exists(Path.Combine(study, "accuracy.png")));
     }
 
@@ -85,9 +86,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
             "--out", study);
 
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("Run the study without --arms, or with --arms flip, to train the rest", result.Output);
-        Assert.Contains("Run the study without --arms, or with --arms flip, to train the rest",
-            File.ReadAllText(Path.Combine(study, "report.md")));
+        const string advice = "Run the study without --report-only and --arms (or with --arms flip) to train the rest";
+        Assert.Contains(advice, result.Output);
+        Assert.Contains(advice, File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
     [Fact]
@@ -128,6 +129,36 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Equal($"error: --out {file} is a file, not a folder; pass a folder for the results, e.g. --out " +
                      "runs/mine.", result.Error.TrimEnd());
         Assert.Equal("keep", File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void Study_OutBelowFileNamesFile()
+    {
+        string file = Path.Combine(directory, "file.txt");
+        File.WriteAllText(file, "keep");
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--out", Path.Combine(file, "sub"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: --out {Path.Combine(file, "sub")}: {file} is a file, so no folder can be made below " +
+                     "it; pass a folder for the results, e.g. --out runs/mine.", result.Error.TrimEnd());
+    }
+
+    [Fact]
+    public void ReportOnly_AllDamagedKeepsOldReport()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        File.WriteAllText(Path.Combine(study, "report.md"), "earlier report");
+        foreach (string results in Directory.EnumerateFiles(study, "results.json", SearchOption.AllDirectories))
+            File.WriteAllText(results, "[1, 2]");
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--out", study);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("results.json: $ has a value of the wrong type, or null where a value is required (line 1)",
+            result.Error);
+        Assert.Contains($"error: No finished run of study pilot in {study}: 4 runs there are damaged or of another " +
+                        "config (see the warnings above), so report.md was not written again.", result.Error);
+        Assert.Equal("earlier report", File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
     [Fact]

@@ -68,8 +68,9 @@ public sealed class RunResultTests : IDisposable
     }
 
     [Theory]
-    [InlineData("truncated", "")]
-    [InlineData("confusion null", "$.confusion is missing")]
+    [InlineData("truncated", "is cut short (line 1)")]
+    [InlineData("accuracy null", "$.test_accuracy has a value of the wrong type, or null where a value is required")]
+    [InlineData("confusion null", "$.confusion is missing or null")]
     [InlineData("ragged confusion", "$.confusion[3] does not have 10 entries")]
     [InlineData("accuracy 5", "$.test_accuracy 5 is not an accuracy between 0 and 1")]
     [InlineData("other seed", "$.arm and $.seed are plain and 9, but the folder belongs to plain seed 4")]
@@ -90,6 +91,8 @@ public sealed class RunResultTests : IDisposable
         string path = Path.Combine(directory, RunResult.FileName);
         if (damage == "truncated")
             File.WriteAllText(path, """{ "arm": "plain",""");
+        if (damage == "accuracy null")
+            File.WriteAllText(path, File.ReadAllText(path).Replace("\"test_accuracy\": 0.9,", "\"test_accuracy\": null,"));
 
         string problem = Problem(RunState.Damaged);
 
@@ -98,8 +101,11 @@ public sealed class RunResultTests : IDisposable
     }
 
     [Theory]
-    [InlineData("garbage", "metrics.json: ")]
+    [InlineData("garbage", "metrics.json: $ is not valid JSON (line 1)")]
     [InlineData("[]", "0 epochs, but results.json says 3")]
+    [InlineData("{}", "metrics.json: $ is object, expected a list of epochs")]
+    [InlineData("""[{ "epoch": 1, "train_loss": null }]""", "metrics.json: $[0].train_loss is missing or not a number")]
+    [InlineData("[7]", "metrics.json: $[0] is not an object")]
     public void Inspect_DamagedMetricsNamesFault(string metrics, string expected)
     {
         WriteFinished();

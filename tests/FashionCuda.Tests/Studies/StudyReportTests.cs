@@ -218,7 +218,7 @@ public class StudyReportTests
             [Result("base", 1, 0.90), Result("base", 2, 0.91) with { Device = "cuda", SecondsPerEpoch = 1.5 }]);
         string report = Markdown(study, arms);
         Assert.Contains("| base | 2 | 0.9050 ± 0.0071 | 3, 3 | 12,345 | 2.5 M | 7.0 † | cpu, cuda |", report);
-        Assert.Contains("| base | 2 | 3 | 0.9100 | 0.9100 | 0.9100 | 1.5 | cuda | 1 | `base/seed-2` |", report);
+        Assert.Contains("| base | 2 | 3 | 0.9100 | 0.9100 | 0.9100 | 1.5 | cuda | `base/seed-2` |", report);
         Assert.DoesNotContain("more than one machine", report);
     }
 
