@@ -26,6 +26,9 @@ public static partial class BackendComparisons
         new("conv2d-blocked", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(4, 32, 9, 9, 40, 3, 3, 1, 1, 1, 1))),
         // Large enough per image that the batch is split into two GEMM groups (dWeight accumulates across them).
         new("conv2d-grouped", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(10, 64, 30, 30, 8, 3, 3, 1, 1, 1, 1))),
+        // Stride 1 with a non-square kernel and unequal padding, none vertically.
+        new("conv2d-asymmetric", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(3, 5, 8, 7, 6, 5, 3, 1, 1, 0, 2))),
+        new("conv2d-7x7", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(2, 6, 7, 7, 9, 7, 7, 1, 1, 3, 3))),
         new("conv2d-random", SumAtol, SumRtol, p => Conv(p, RandomConv(p.Rng))),
         new("linear", SumAtol, SumRtol, p => Linear(p, 1, 7, 5)),
         new("linear-blocked", SumAtol, SumRtol, p => Linear(p, 33, 300, 70)),
