@@ -77,8 +77,7 @@ public sealed class StudyRunner
 
     /// <summary>
     /// Trains or skips every run in plan order and returns their results in that order. Before training anything
-    /// it checks that no run folder contains a finished result of another config, and before skipping a run that
-    /// the result was made on the same images.
+    /// it checks that no run folder contains a finished result of another config or of other images.
     /// </summary>
     /// <exception cref="StudyFolderException">A run folder holds a finished result of another config or data.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
@@ -87,6 +86,11 @@ public sealed class StudyRunner
         var changed = Runs.Zip(statuses).Where(entry => entry.Second.State == RunState.Changed).ToList();
         if (changed.Count > 0)
             throw Conflict(changed[0].First, changed[0].Second.Problem!, changed.Count - 1);
+        for (int index = 0; index < Runs.Count; index++)
+        {
+            if (statuses[index].State == RunState.Finished)
+                CheckSameData(Runs[index], statuses[index].Result!);
+        }
 
         var results = new List<RunResult>(Runs.Count);
         for (int index = 0; index < Runs.Count; index++)
@@ -97,7 +101,6 @@ public sealed class StudyRunner
             if (status.State == RunState.Finished)
             {
                 var finished = status.Result!;
-                CheckSameData(run, finished);
                 RunSkipped?.Invoke(run, finished);
                 results.Add(finished);
                 continue;
