@@ -74,7 +74,7 @@ public sealed class CliErrorTests : IDisposable
         File.WriteAllText(blocker, "");
         string config = WriteConfig("""{ "epochs": 1, "train_limit": 8, "test_limit": 8 }""");
         var result = CliRunner.Run(directory, "train", "--config", config, "--out", Path.Combine(blocker, "run"));
-        AssertUserError(result, "Cannot write to output folder", "--out");
+        AssertUserError(result, $"{blocker} is a file, so no folder can be made below it", "--out");
     }
 
     [Fact]
