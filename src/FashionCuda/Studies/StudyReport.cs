@@ -100,7 +100,7 @@ public sealed record ReportContext
     /// </summary>
     public IReadOnlyList<string> SetAsideRuns { get; init; } = [];
 
-    /// <summary>The sentence that tells how to train the missing runs.</summary>
+    /// <summary>The sentence that names the command that trains the missing runs.</summary>
     public string ContinueAdvice { get; init; } = "Rerun the same command to train the rest; it skips the finished runs.";
 
     public bool Quick { get; init; }

@@ -23,6 +23,7 @@ public sealed class StudyRunner
 {
     private readonly IBackend backend;
     private readonly Func<TrainConfig, StudyData> loadData;
+    private readonly Dictionary<(StudyData Data, int TrainLimit, int TestLimit), string> fingerprints = [];
 
     /// <param name="loadData">
     /// Returns the data a run's config names (its <c>data</c> section, and for a photo folder split by seed the
@@ -79,7 +80,7 @@ public sealed class StudyRunner
     /// Trains or skips every run in plan order and returns their results in that order. Before training anything
     /// it checks that no run folder contains a finished result of another config or of other images.
     /// </summary>
-    /// <exception cref="StudyFolderException">A run folder holds a finished result of another config or data.</exception>
+    /// <exception cref="StudyFolderException">A run folder contains a finished result of another config or data.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
     {
         var statuses = Runs.Select(run => RunResult.Inspect(RunDirectory(run), run)).ToList();
@@ -134,8 +135,7 @@ public sealed class StudyRunner
         var data = loadData(run.Config);
         if (finished.DataFingerprint is { } recorded)
         {
-            var (train, test) = Limited(run.Config, data);
-            string current = DatasetFingerprint.Compute(train, test);
+            string current = Fingerprint(run.Config, data);
             if (recorded != current)
                 throw Conflict(run, $"trained on other images ({finished.Data ?? "data not recorded"}, fingerprint " +
                                     $"{recorded[..12]}; now {data.Description ?? "this data"}, fingerprint {current[..12]})", 0);
@@ -144,6 +144,22 @@ public sealed class StudyRunner
         {
             throw Conflict(run, $"trained on other data ({finished.Data}; now {description})", 0);
         }
+    }
+
+    /// <summary>
+    /// Returns the fingerprint of a run's images after its limits, hashed once per data set and limits, because
+    /// the runs of a study mostly share both.
+    /// </summary>
+    private string Fingerprint(TrainConfig config, StudyData data)
+    {
+        var key = (data, config.TrainLimit, config.TestLimit);
+        if (!fingerprints.TryGetValue(key, out string? fingerprint))
+        {
+            var (train, test) = Limited(config, data);
+            fingerprint = DatasetFingerprint.Compute(train, test);
+            fingerprints[key] = fingerprint;
+        }
+        return fingerprint;
     }
 
     private static (ImageDataset Train, ImageDataset Test) Limited(TrainConfig config, StudyData data) =>

@@ -93,7 +93,7 @@ public class StudyReportTests
     }
 
     [Fact]
-    public void Markdown_PartialStudyNamesMissingRunsAndRecordedMachine()
+    public void Markdown_PartialStudyNamesMissingRuns()
     {
         var study = Study();
         var arms = StudyReport.Summarize(study,
