@@ -130,7 +130,8 @@ public static class Common
         }
         catch (Exception e) when (e is UserException or ConfigException or DataFileException
                                       or CheckpointException or TrainingDivergedException
-                                      or PtxNotFoundException or StudyFolderException)
+                                      or PtxNotFoundException or StudyFolderException
+                                      or OutputPathException)
         {
             Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return ExitCodes.UsageError;
@@ -151,8 +152,8 @@ public static class Common
         {
             // Files are written through a temporary file and a rename, so what was complete before is intact.
             Console.Error.WriteLine(
-                $"error: {OneLine(e.Message).TrimEnd('.')}. Check that the output folder is writable, that no folder " +
-                "stands where a result file goes, and that the disk has space; files written before are intact.");
+                $"error: {OneLine(e.Message).TrimEnd('.')}. Check that the output folder is writable and that " +
+                "the disk has space; files written before are intact.");
             return ExitCodes.UsageError;
         }
         catch (Exception e) when (e is OverflowException or OutOfMemoryException)
@@ -205,12 +206,16 @@ public static class Common
     private static readonly string[] RunFiles =
         [RunCheckpoint.StateFileName, Checkpoint.FileName, "metrics.json", "metrics.csv", "config.json"];
 
+    /// <summary>Raises an <see cref="OutputPathException"/> when a folder is in the place of a run file.</summary>
+    public static void RequireWritableRunFiles(string directory) => AtomicFile.RequireWritable(directory, RunFiles);
+
     /// <summary>
     /// Raises a <see cref="UserException"/> when <paramref name="directory"/> contains a file of an earlier run, so
     /// a new run cannot overwrite a finished or partial one.
     /// </summary>
     public static void RequireFreshRunFolder(string directory)
     {
+        RequireWritableRunFiles(directory);
         string? found = RunFiles.FirstOrDefault(name => File.Exists(Path.Combine(directory, name)));
         if (found is null)
             return;

@@ -65,6 +65,7 @@ public static class StudyCommand
                 "the folder of an earlier run of this study, or run the study without --report-only first.");
         }
         string directory = Common.PrepareOutputDirectory(folder);
+        AtomicFile.RequireWritable(directory, [StudyReport.FileName, .. StudyPlots.Files]);
         bool interrupted = !options.ReportOnly && Train(study, options, directory);
 
         var finished = new List<RunResult>();

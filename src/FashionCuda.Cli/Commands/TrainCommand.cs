@@ -74,6 +74,8 @@ public static class TrainCommand
             Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
         if (resumeDirectory is null)
             Common.RequireFreshRunFolder(runDirectory);
+        else
+            Common.RequireWritableRunFiles(runDirectory);
 
         var trainer = new Trainer(config, backend, train, test);
         if (resumeState is not null)

@@ -10,6 +10,9 @@ public static class StudyPlots
     public const string AccuracyFile = "accuracy.png";
     public const string ConfusionFile = "confusion.png";
 
+    /// <summary>The PNG files <see cref="WriteAll"/> writes into a study folder.</summary>
+    public static readonly IReadOnlyList<string> Files = [LearningCurvesFile, AccuracyFile, ConfusionFile];
+
     public const int LearningCurvesWidth = 1200;
     public const int LearningCurvesHeight = 500;
     public const int AccuracyWidth = 800;

@@ -78,12 +78,19 @@ public sealed class StudyRunner
 
     /// <summary>
     /// Trains or skips every run in plan order and returns their results in that order. Before training anything
-    /// it checks that no run folder contains a finished result of another config or of other images.
+    /// it checks that no run folder contains a finished result of another config or of other images, and that no
+    /// folder is in the place of a run file.
     /// </summary>
     /// <exception cref="StudyFolderException">A run folder contains a finished result of another config or data.</exception>
+    /// <exception cref="OutputPathException">A folder is in the place of a run file.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
     {
         var statuses = Runs.Select(run => RunResult.Inspect(RunDirectory(run), run)).ToList();
+        foreach (var (run, status) in Runs.Zip(statuses))
+        {
+            if (status.State != RunState.Finished)
+                AtomicFile.RequireWritable(RunDirectory(run), RunFileNames);
+        }
         var changed = Runs.Zip(statuses).Where(entry => entry.Second.State == RunState.Changed).ToList();
         if (changed.Count > 0)
             throw Conflict(changed[0].First, changed[0].Second.Problem!, changed.Count - 1);
@@ -230,6 +237,13 @@ public sealed class StudyRunner
 
     /// <summary>Checkpoint of the best validation epoch, written only when the run has a validation split.</summary>
     public const string BestCheckpointFileName = "best.safetensors";
+
+    /// <summary>The files a study run writes into its folder, results.json last.</summary>
+    public static readonly IReadOnlyList<string> RunFileNames =
+    [
+        "config.json", MetricsFiles.JsonFileName, MetricsFiles.CsvFileName, Checkpoint.FileName,
+        BestCheckpointFileName, RunResult.FileName,
+    ];
 
     private static int[][] ToJagged(int[,] matrix)
     {

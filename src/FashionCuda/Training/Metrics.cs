@@ -37,10 +37,12 @@ public static class MetricsFiles
 {
     public const string JsonFileName = "metrics.json";
 
+    public const string CsvFileName = "metrics.csv";
+
     public static void Write(string directory, IReadOnlyList<EpochMetrics> epochs)
     {
         AtomicFile.WriteText(Path.Combine(directory, JsonFileName), ToJson(epochs));
-        AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), ToCsv(epochs));
+        AtomicFile.WriteText(Path.Combine(directory, CsvFileName), ToCsv(epochs));
     }
 
     public static string ToJson(IReadOnlyList<EpochMetrics> epochs)

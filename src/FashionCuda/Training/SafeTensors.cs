@@ -217,12 +217,34 @@ public static class SafeTensors
     }
 }
 
+/// <summary>A file cannot be written because a folder has its path; the message names both and the fix.</summary>
+public sealed class OutputPathException(string message) : IOException(message);
+
 /// <summary>Writes files through a temporary sibling and a rename, so readers see the old or the new file.</summary>
 public static class AtomicFile
 {
+    /// <summary>
+    /// Raises an <see cref="OutputPathException"/> when a folder is in the place of one of <paramref name="names"/> goes
+    /// in <paramref name="directory"/>, so a command can refuse before it spends time on work it could not save.
+    /// </summary>
+    public static void RequireWritable(string directory, IEnumerable<string> names)
+    {
+        foreach (string name in names)
+            RequireNoFolder(Path.GetFullPath(Path.Combine(directory, name)));
+    }
+
+    private static void RequireNoFolder(string full)
+    {
+        if (Directory.Exists(full))
+            throw new OutputPathException(
+                $"{full} is a folder, but the file {Path.GetFileName(full)} goes there; move or delete that folder " +
+                "and run the command again.");
+    }
+
     public static void Write(string path, Action<FileStream> write)
     {
         string full = Path.GetFullPath(path);
+        RequireNoFolder(full);
         string directory = Path.GetDirectoryName(full) ?? ".";
         string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         try

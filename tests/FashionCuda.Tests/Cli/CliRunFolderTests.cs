@@ -60,6 +60,29 @@ public sealed class CliRunFolderTests : IDisposable
     }
 
     [Fact]
+    public void Train_FolderAtRunFilePath()
+    {
+        string run = Path.Combine(directory, "blocked");
+        Directory.CreateDirectory(Path.Combine(run, "metrics.csv"));
+        var result = CliRunner.Run(directory, "train", "--config", WriteConfig(), "--data",
+            CliRunner.EmbeddedData(), "--out", run);
+        AssertOneLineError(result, $"{Path.Combine(run, "metrics.csv")} is a folder", "move or delete that folder");
+        Assert.DoesNotContain("epoch", result.Output);
+        Assert.False(File.Exists(Path.Combine(run, "config.json")));
+    }
+
+    [Fact]
+    public void Study_FolderAtReportPath()
+    {
+        string folder = Path.Combine(directory, "study");
+        Directory.CreateDirectory(Path.Combine(folder, "report.md"));
+        var result = CliRunner.Run(directory, "study", Path.Combine(CliRunner.RepositoryRoot(), "studies", "pilot.json"), "--quick",
+            "--data", CliRunner.EmbeddedData(), "--out", folder);
+        AssertOneLineError(result, $"{Path.Combine(folder, "report.md")} is a folder", "move or delete that folder");
+        Assert.False(Directory.Exists(Path.Combine(folder, "none")));
+    }
+
+    [Fact]
     public void Train_AcceptsEmptyExistingFolder()
     {
         string run = Path.Combine(directory, "empty");

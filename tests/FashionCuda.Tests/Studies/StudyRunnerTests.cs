@@ -105,6 +105,25 @@ public sealed class StudyRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Run_FolderAtRunFilePath()
+    {
+        Runner(Study()).Runner.Run();
+        File.Delete(Path.Combine(directory, "a", "seed-1", RunResult.FileName));
+        // Only the last run is blocked: a check made when that run starts would come after a/seed-1 trained again.
+        string blocked = Path.Combine(directory, "b", "seed-2", StudyRunner.BestCheckpointFileName);
+        File.Delete(Path.Combine(directory, "b", "seed-2", RunResult.FileName));
+        File.Delete(blocked);
+        Directory.CreateDirectory(blocked);
+        var (runner, trained, _) = Runner(Study());
+
+        var error = Assert.Throws<OutputPathException>(() => runner.Run());
+
+        Assert.Equal($"{blocked} is a folder, but the file best.safetensors goes there; move or delete that folder " +
+                     "and run the command again.", error.Message);
+        Assert.Empty(trained);
+    }
+
+    [Fact]
     public void Rerun_RejectsOtherImages()
     {
         Runner(Study()).Runner.Run();
