@@ -118,7 +118,7 @@ public static class StudyCommand
             Plots = plots,
             MissingRuns = missing.Select(run => $"{run.Arm.Name} seed {run.Seed}").ToList(),
             SetAsideRuns = setAside,
-            ContinueAdvice = ContinueAdvice(study, options, missing),
+            ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -131,7 +131,7 @@ public static class StudyCommand
         if (missing.Count > 0)
         {
             Console.WriteLine($"Finished runs: {finished.Count} of {finished.Count + missing.Count}. The report " +
-                              $"covers those. {ContinueAdvice(study, options, missing)}");
+                              $"covers those. {ContinueAdvice(fullStudy, study, options, missing)}");
         }
         Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
                           $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
@@ -143,15 +143,19 @@ public static class StudyCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Says which command trains the missing runs: the same one, unless --arms leaves some of them out.</summary>
-    private static string ContinueAdvice(StudyDefinition selected, StudyOptions options, List<StudyRun> missing)
+    /// <summary>
+    /// Says which command trains the missing runs: the same one, unless --arms leaves some of them out. Then the
+    /// advice names every arm with a missing run, in the study's order.
+    /// </summary>
+    private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
+        List<StudyRun> missing)
     {
-        var left = missing.Select(run => run.Arm.Name).Distinct()
-            .Where(arm => selected.Arms.All(a => a.Name != arm)).ToList();
-        if (left.Count > 0)
+        bool leftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
+        if (leftOut)
         {
+            var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name);
             string without = options.ReportOnly ? "--report-only and --arms" : "--arms";
-            return $"Run the study without {without} (or with --arms {string.Join(',', left)}) to train the rest; it " +
+            return $"Run the study without {without} (or with --arms {string.Join(',', arms)}) to train the rest; it " +
                    "skips the finished runs.";
         }
         return options.ReportOnly

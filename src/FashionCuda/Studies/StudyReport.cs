@@ -293,7 +293,8 @@ public static class StudyReport
             double difference = arm.MeanAccuracy - baseline.MeanAccuracy;
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"- {arm.Arm.Name} vs {baseline.Arm.Name} ({role}): {difference * 100:+0.00;-0.00;0.00} points; " +
-                $"{NoiseVerdict(arm, baseline, difference)}.{DescribeSeedMismatch(arm, baseline)}"));
+                $"{NoiseVerdict(arm, baseline, difference)}.{DescribeSeedMismatch(arm, baseline)}" +
+                $"{DescribeShapeMismatch(arm, baseline)}"));
         }
         text.AppendLine("- Differences and standard errors are in percentage points of test accuracy " +
                         "(0.01 accuracy is 1 point).");
@@ -332,6 +333,24 @@ public static class StudyReport
             return "";
         return $" The means cover different seeds ({arm.Arm.Name}: {string.Join(", ", seeds)}; " +
                $"{baseline.Arm.Name}: {string.Join(", ", baselineSeeds)}).";
+    }
+
+    /// <summary>
+    /// Returns a sentence naming the image counts and epochs of each arm when the two differ in them, else "": the
+    /// difference of the means then mixes the arms' change with that of the data or the budget.
+    /// </summary>
+    private static string DescribeShapeMismatch(ArmSummary arm, ArmSummary baseline)
+    {
+        var shapes = arm.Runs.Select(RunShape).Distinct().ToList();
+        var baselineShapes = baseline.Runs.Select(RunShape).Distinct().ToList();
+        if (shapes.SequenceEqual(baselineShapes))
+            return "";
+        static string Describe(IEnumerable<(int Train, int Validation, int Test, int Epochs)> list) =>
+            string.Join(" or ", list.Select(shape => string.Create(CultureInfo.InvariantCulture,
+                $"{shape.Train:N0} / {shape.Validation:N0} / {shape.Test:N0} images, {shape.Epochs} epochs")));
+        return $" The two arms trained and tested on different image counts or epochs ({arm.Arm.Name}: " +
+               $"{Describe(shapes)}; {baseline.Arm.Name}: {Describe(baselineShapes)}), so the difference is not the " +
+               "arm's effect alone.";
     }
 
     private static void AppendPlots(StringBuilder text, ReportContext context)

@@ -92,6 +92,21 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
     }
 
     [Fact]
+    public void ReportOnly_AdviceAlsoNamesSelectedArms()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        File.Delete(Path.Combine(study, "flip-crop", "seed-1", "results.json"));
+        File.Delete(Path.Combine(study, "flip", "seed-1", "results.json"));
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--arms", "flip-crop",
+            "--out", study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("(or with --arms flip,flip-crop) to train the rest", result.Output);
+    }
+
+    [Fact]
     public void Study_FullRunRejectsQuickResults()
     {
         Assert.True(pilot.ExitCode == 0, pilot.Error);

@@ -187,6 +187,24 @@ public class StudyReportTests
     }
 
     [Fact]
+    public void Markdown_ComparisonNamesDifferentImageCounts()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.90), Result("close", 1, 0.904),
+            Result("far", 1, 0.95) with { TestImages = 500 },
+        ]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- far vs base (baseline): +5.00 points; one seed per arm cannot tell this from seed noise. " +
+                        "The two arms trained and tested on different image counts or epochs (far: 55,000 / 5,000 / " +
+                        "500 images, 3 epochs; base: 55,000 / 5,000 / 10,000 images, 3 epochs), so the difference " +
+                        "is not the arm's effect alone.", report);
+        string close = report.Split('\n').Single(line => line.StartsWith("- close vs base"));
+        Assert.DoesNotContain("image counts", close);
+    }
+
+    [Fact]
     public void Markdown_RunsOnSeveralMachinesFlagged()
     {
         var study = Study();
