@@ -298,7 +298,46 @@ public static class StudyReport
         }
         text.AppendLine("- Differences and standard errors are in percentage points of test accuracy " +
                         "(0.01 accuracy is 1 point).");
+        AppendEpochBudget(text, arms);
         text.AppendLine();
+    }
+
+    /// <summary>Validation accuracy within this much of its highest value counts as having stopped rising.</summary>
+    public const double PlateauAccuracy = 0.002;
+
+    /// <summary>
+    /// Returns the first epoch (1-based) at which the accuracy comes within <see cref="PlateauAccuracy"/> of its
+    /// highest value, so the later epochs add less than that.
+    /// </summary>
+    public static int PlateauEpoch(IReadOnlyList<double> accuracy)
+    {
+        double highest = accuracy.Max();
+        for (int epoch = 0; epoch < accuracy.Count; epoch++)
+        {
+            if (accuracy[epoch] >= highest - PlateauAccuracy)
+                return epoch + 1;
+        }
+        return accuracy.Count;
+    }
+
+    /// <summary>
+    /// Says, for each arm with validation curves, at which epoch the mean validation accuracy stopped rising: the
+    /// figure a study uses to choose the epoch budget of the next ones.
+    /// </summary>
+    private static void AppendEpochBudget(StringBuilder text, IReadOnlyList<ArmSummary> arms)
+    {
+        var plateaus = arms.Select(arm => (arm.Arm.Name, Curve: arm.Curve()))
+            .Where(entry => entry.Curve.HeldOutIsValidation && entry.Curve.HeldOutAccuracy.Length >= 2)
+            .Select(entry => Invariant(
+                $"{PlateauEpoch(entry.Curve.HeldOutAccuracy)} of {entry.Curve.HeldOutAccuracy.Length} for {entry.Name}"))
+            .ToList();
+        if (plateaus.Count == 0)
+            return;
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"- Epoch budget: mean validation accuracy comes within {PlateauAccuracy * 100:0.0#} points of its " +
+            $"highest value at epoch {string.Join(", ", plateaus)}; later epochs add less than that. With a " +
+            $"learning rate that decays over the run, a shorter run is not the same as these runs cut short, so " +
+            $"these epochs bound a shorter budget only loosely."));
     }
 
     /// <summary>Judges a difference of means against seed noise, or names the arm with one seed.</summary>

@@ -186,6 +186,39 @@ public class StudyReportTests
         Assert.Contains("| far | 1 | 5 | 1,000 / 5,000 / 500 | 5 |", report);
     }
 
+    [Theory]
+    [InlineData(new[] { 0.80, 0.90, 0.919, 0.920, 0.921 }, 3)]
+    [InlineData(new[] { 0.80, 0.90, 0.918, 0.920, 0.921 }, 4)]
+    [InlineData(new[] { 0.95, 0.90, 0.91 }, 1)]
+    [InlineData(new[] { 0.5 }, 1)]
+    public void PlateauEpoch_FirstEpochNearHighest(double[] accuracy, int expected) =>
+        Assert.Equal(expected, StudyReport.PlateauEpoch(accuracy));
+
+    [Fact]
+    public void Markdown_EpochBudgetPerArm()
+    {
+        var study = Study();
+        // Result's validation accuracy rises by 0.02 an epoch up to the last, so only the last is within 0.002.
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90), Result("base", 2, 0.91), Result("far", 1, 0.95, epochs: 5)]);
+        string report = Markdown(study, arms);
+        Assert.Contains("- Epoch budget: mean validation accuracy comes within 0.2 points of its highest value at " +
+                        "epoch 3 of 3 for base, 5 of 5 for far; later epochs add less than that.", report);
+    }
+
+    [Fact]
+    public void Markdown_NoEpochBudgetWithoutValidation()
+    {
+        var study = Study();
+        var history = Result("base", 1, 0.90).History.Select(e => e with { ValidationAccuracy = null,
+            ValidationLoss = null }).ToList();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.90) with { History = history }, Result("far", 1, 0.95)]);
+        string report = Markdown(study, arms);
+        Assert.Contains("epoch 3 of 3 for far;", report);
+        Assert.DoesNotContain("for base", report);
+    }
+
     [Fact]
     public void Markdown_ComparisonNamesDifferentImageCounts()
     {
