@@ -204,14 +204,16 @@ public static class Common
 
     /// <summary>Files that <c>train</c> writes into a run folder, the resumable state first.</summary>
     private static readonly string[] RunFiles =
-        [RunCheckpoint.StateFileName, Checkpoint.FileName, "metrics.json", "metrics.csv", "config.json"];
+        [RunCheckpoint.StateFileName, Checkpoint.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName,
+            "config.json"];
 
-    /// <summary>Raises an <see cref="OutputPathException"/> when a folder is in the place of a run file.</summary>
+    /// <summary>Raises an <see cref="OutputPathException"/> when the path of a run file is a folder.</summary>
     public static void RequireWritableRunFiles(string directory) => AtomicFile.RequireWritable(directory, RunFiles);
 
     /// <summary>
     /// Raises a <see cref="UserException"/> when <paramref name="directory"/> contains a file of an earlier run, so
-    /// a new run cannot overwrite a finished or partial one.
+    /// a new run cannot overwrite a finished or partial one. A folder at a run file's path raises an
+    /// <see cref="OutputPathException"/>.
     /// </summary>
     public static void RequireFreshRunFolder(string directory)
     {

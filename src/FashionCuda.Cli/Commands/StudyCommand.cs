@@ -144,8 +144,8 @@ public static class StudyCommand
     }
 
     /// <summary>
-    /// Says which command trains the missing runs: the same one, unless --arms leaves some of them out. Then the
-    /// advice names every arm with a missing run, in the study's order.
+    /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms leaves
+    /// some of them out. In that case it names every arm with a missing run, in the study's order.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
         List<StudyRun> missing)

@@ -302,7 +302,7 @@ public static class StudyReport
         text.AppendLine();
     }
 
-    /// <summary>Validation accuracy within this much of its highest value counts as having stopped rising.</summary>
+    /// <summary>Distance from the highest validation accuracy within which the accuracy counts as level.</summary>
     public const double PlateauAccuracy = 0.002;
 
     /// <summary>
@@ -311,18 +311,19 @@ public static class StudyReport
     /// </summary>
     public static int PlateauEpoch(IReadOnlyList<double> accuracy)
     {
-        double highest = accuracy.Max();
+        double level = accuracy.Max() - PlateauAccuracy;
         for (int epoch = 0; epoch < accuracy.Count; epoch++)
         {
-            if (accuracy[epoch] >= highest - PlateauAccuracy)
+            if (accuracy[epoch] >= level)
                 return epoch + 1;
         }
+        // Reached only when every value is NaN.
         return accuracy.Count;
     }
 
     /// <summary>
-    /// Says, for each arm with validation curves, at which epoch the mean validation accuracy stopped rising: the
-    /// figure a study uses to choose the epoch budget of the next ones.
+    /// Appends the epoch at which the mean validation accuracy of each arm stopped rising. A pilot study uses this
+    /// figure to choose the epoch budget of later studies.
     /// </summary>
     private static void AppendEpochBudget(StringBuilder text, IReadOnlyList<ArmSummary> arms)
     {
@@ -375,8 +376,8 @@ public static class StudyReport
     }
 
     /// <summary>
-    /// Returns a sentence naming the image counts and epochs of each arm when the two differ in them, else "": the
-    /// difference of the means then mixes the arms' change with that of the data or the budget.
+    /// Returns a sentence that names the image counts and epochs of both arms when they differ, else "". The
+    /// difference of the means then mixes the arm's own effect with that of the data or the budget.
     /// </summary>
     private static string DescribeShapeMismatch(ArmSummary arm, ArmSummary baseline)
     {

@@ -79,10 +79,10 @@ public sealed class StudyRunner
     /// <summary>
     /// Trains or skips every run in plan order and returns their results in that order. Before training anything
     /// it checks that no run folder contains a finished result of another config or of other images, and that no
-    /// folder is in the place of a run file.
+    /// run file's path is a folder.
     /// </summary>
     /// <exception cref="StudyFolderException">A run folder contains a finished result of another config or data.</exception>
-    /// <exception cref="OutputPathException">A folder is in the place of a run file.</exception>
+    /// <exception cref="OutputPathException">The path of a run file is a folder.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
     {
         var statuses = Runs.Select(run => RunResult.Inspect(RunDirectory(run), run)).ToList();
@@ -238,7 +238,7 @@ public sealed class StudyRunner
     /// <summary>Checkpoint of the best validation epoch, written only when the run has a validation split.</summary>
     public const string BestCheckpointFileName = "best.safetensors";
 
-    /// <summary>The files a study run writes into its folder, results.json last.</summary>
+    /// <summary>Files that a study run writes into its folder, results.json last.</summary>
     public static readonly IReadOnlyList<string> RunFileNames =
     [
         "config.json", MetricsFiles.JsonFileName, MetricsFiles.CsvFileName, Checkpoint.FileName,

@@ -217,15 +217,15 @@ public static class SafeTensors
     }
 }
 
-/// <summary>A file cannot be written because a folder has its path; the message names both and the fix.</summary>
+/// <summary>Error for an output file whose path is a folder. The message names the path and the fix.</summary>
 public sealed class OutputPathException(string message) : IOException(message);
 
 /// <summary>Writes files through a temporary sibling and a rename, so readers see the old or the new file.</summary>
 public static class AtomicFile
 {
     /// <summary>
-    /// Raises an <see cref="OutputPathException"/> when a folder is in the place of one of <paramref name="names"/> goes
-    /// in <paramref name="directory"/>, so a command can refuse before it spends time on work it could not save.
+    /// Raises an <see cref="OutputPathException"/> when the path of one of <paramref name="names"/> in
+    /// <paramref name="directory"/> is a folder, so a command can stop before it does work it could not save.
     /// </summary>
     public static void RequireWritable(string directory, IEnumerable<string> names)
     {

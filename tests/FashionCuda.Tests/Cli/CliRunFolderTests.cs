@@ -76,8 +76,9 @@ public sealed class CliRunFolderTests : IDisposable
     {
         string folder = Path.Combine(directory, "study");
         Directory.CreateDirectory(Path.Combine(folder, "report.md"));
-        var result = CliRunner.Run(directory, "study", Path.Combine(CliRunner.RepositoryRoot(), "studies", "pilot.json"), "--quick",
-            "--data", CliRunner.EmbeddedData(), "--out", folder);
+        string pilot = Path.Combine(CliRunner.RepositoryRoot(), "studies", "pilot.json");
+        var result = CliRunner.Run(directory, "study", pilot, "--quick", "--data", CliRunner.EmbeddedData(),
+            "--out", folder);
         AssertOneLineError(result, $"{Path.Combine(folder, "report.md")} is a folder", "move or delete that folder");
         Assert.False(Directory.Exists(Path.Combine(folder, "none")));
     }
