@@ -205,7 +205,7 @@ public static class Common
     /// <summary>Files that <c>train</c> writes into a run folder, the resumable state first.</summary>
     private static readonly string[] RunFiles =
         [RunCheckpoint.StateFileName, Checkpoint.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName,
-            "config.json"];
+            TrainConfig.FileName];
 
     /// <summary>Raises an <see cref="OutputPathException"/> when the path of a run file is a folder.</summary>
     public static void RequireWritableRunFiles(string directory) => AtomicFile.RequireWritable(directory, RunFiles);

@@ -91,7 +91,7 @@ public static class TrainCommand
                     },
                 });
         }
-        AtomicFile.WriteText(Path.Combine(runDirectory, "config.json"), trainer.Config.ToJson() + "\n");
+        AtomicFile.WriteText(Path.Combine(runDirectory, TrainConfig.FileName), trainer.Config.ToJson() + "\n");
         PrintHeader(trainer.Config, backend.Name, data.Description, train.Count, test.Count, trainer, runDirectory);
         trainer.EpochCompleted += metrics =>
         {

@@ -184,7 +184,7 @@ public sealed class StudyRunner
         var trainer = new Trainer(config, backend, runTrain, runTest);
         // The trainer's config has the model's input shape and class count taken from the data, so eval and
         // predict rebuild the same network from the files.
-        AtomicFile.WriteText(Path.Combine(directory, "config.json"), trainer.Config.ToJson() + "\n");
+        AtomicFile.WriteText(Path.Combine(directory, TrainConfig.FileName), trainer.Config.ToJson() + "\n");
         long flops = ModelSummary.Trace(trainer.Model, [1, runTrain.Channels, runTrain.Height, runTrain.Width])
             .Sum(r => r.Flops);
         var selection = new EpochSelection();
@@ -241,7 +241,7 @@ public sealed class StudyRunner
     /// <summary>Files that a study run writes into its folder, results.json last.</summary>
     public static readonly IReadOnlyList<string> RunFileNames =
     [
-        "config.json", MetricsFiles.JsonFileName, MetricsFiles.CsvFileName, Checkpoint.FileName,
+        TrainConfig.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName, Checkpoint.FileName,
         BestCheckpointFileName, RunResult.FileName,
     ];
 

@@ -80,6 +80,9 @@ public sealed record DataConfig
 /// <summary>The resolved configuration of one training run, as read from JSON and written back beside its results.</summary>
 public sealed record TrainConfig
 {
+    /// <summary>The name of the resolved configuration in a run folder.</summary>
+    public const string FileName = "config.json";
+
     public static readonly string[] ModelNames = ModelConfig.Names;
     public static readonly string[] OptimizerNames = ["sgd", "adam", "adamw"];
     public static readonly string[] ScheduleNames = ["constant", "step", "multistep", "cosine"];
