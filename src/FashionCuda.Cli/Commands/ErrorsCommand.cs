@@ -17,10 +17,11 @@ public static class ErrorsCommand
             Description = "model.safetensors written by 'train' or 'study'.",
             Required = true,
         };
-        var count = new Option<int>("--count")
+        var count = new Option<string>("--count")
         {
-            Description = "Maximum number of misclassified images to draw, the first ones in test-set order.",
-            DefaultValueFactory = _ => 48,
+            Description = "Maximum number of misclassified images to draw, the first ones in test-set order " +
+                          "(default 48).",
+            DefaultValueFactory = _ => "48",
         };
         var data = Common.DataOption();
         var device = Common.DeviceOption();
@@ -29,13 +30,16 @@ public static class ErrorsCommand
         {
             checkpoint, count, data, device, output,
         };
-        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(checkpoint)!, parsed.GetValue(count),
+        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(checkpoint)!, parsed.GetValue(count)!,
             parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output))));
         return command;
     }
 
-    private static int Execute(string checkpointPath, int count, string? dataDirectory, string device, string? output)
+    private static int Execute(string checkpointPath, string countText, string? dataDirectory, string device,
+        string? output)
     {
+        if (!int.TryParse(countText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int count))
+            throw new UserException($"--count {countText}: not a whole number; pass the number of images to draw, e.g. 48.");
         if (count < 1)
             throw new UserException($"--count {count}: draw at least 1 image.");
         string path = output ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "errors.png");

@@ -110,6 +110,11 @@ public static class InspectCommand
         }
         if (Directory.Exists(argument))
             throw new UserException($"--image {argument} is a folder; pass one image file or a test-set index.");
+        if (!File.Exists(argument) &&
+            int.TryParse(argument, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int negative) &&
+            negative < 0)
+            throw new UserException(
+                $"--image {argument}: test-set indices start at 0; pass an index of 0 or more, or an image file.");
         if (!File.Exists(argument))
             throw new UserException($"--image {argument}: file not found; pass a test-set index or an image file.");
         var pixels = new byte[transform.Channels * transform.Size * transform.Size];

@@ -56,6 +56,13 @@ public static class StudyCommand
     private static int Execute(StudyOptions options)
     {
         var fullStudy = StudyDefinition.Load(options.File);
+        if (options.Quick && !fullStudy.HasQuickOverrides)
+        {
+            throw new UserException(
+                $"{options.File}: $.quick.overrides: missing or empty, so --quick would train every arm in full; add " +
+                "a quick section such as \"quick\": { \"overrides\": { \"epochs\": 1, \"train_limit\": 256 } }, or run " +
+                "without --quick.");
+        }
         var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
         string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
         if (options.ReportOnly && !Directory.Exists(folder) && !File.Exists(folder))
@@ -66,11 +73,13 @@ public static class StudyCommand
         }
         string directory = Common.PrepareOutputDirectory(folder);
         AtomicFile.RequireWritable(directory, [StudyReport.FileName, .. StudyPlots.Files]);
+        WarnAboutOtherArms(fullStudy, directory);
         bool interrupted = !options.ReportOnly && Train(study, options, directory);
 
         var finished = new List<RunResult>();
         var missing = new List<StudyRun>();
         var setAside = new List<string>();
+        int changed = 0;
         foreach (var run in fullStudy.Plan(options.Quick))
         {
             var status = RunResult.Inspect(Path.Combine(directory, run.RelativeDirectory), run);
@@ -82,7 +91,14 @@ public static class StudyCommand
             missing.Add(run);
             if (status.Problem is { } problem)
             {
-                Console.Error.WriteLine($"warning: {problem}; the report leaves {run.Arm.Name} seed {run.Seed} out.");
+                // A damaged run's problem starts with its file; a changed run's names only the difference.
+                if (status.State == RunState.Changed)
+                {
+                    changed++;
+                    problem = $"{Path.Combine(directory, run.RelativeDirectory)} was {problem}";
+                }
+                Console.Error.WriteLine($"warning: {problem}; the report leaves out arm {run.Arm.Name}, seed " +
+                                        $"{run.Seed}.");
                 setAside.Add($"{run.Arm.Name} seed {run.Seed} ({problem})");
             }
         }
@@ -95,10 +111,13 @@ public static class StudyCommand
             }
             if (setAside.Count > 0)
             {
+                string advice = changed == 0
+                    ? "Run the study without --report-only to train the damaged runs again."
+                    : OtherConfigAdvice(fullStudy, options, directory);
                 throw new UserException(
                     $"No finished run of study {fullStudy.Name} in {directory}: {Common.Plural(setAside.Count, "run")} " +
                     "there are damaged or of another config (see the warnings above), so report.md was not written " +
-                    "again. Run the study without --report-only to train the damaged runs again.");
+                    $"again. {advice}");
             }
             throw new UserException(
                 $"No finished run of study {fullStudy.Name} in {directory}: --report-only needs runs to report on. " +
@@ -171,7 +190,10 @@ public static class StudyCommand
     {
         var backend = Common.CreateBackend(options.Device);
         var data = new RunDataLoader(options.Data);
-        var runner = new StudyRunner(study, options.Quick, directory, backend, config => data.Load(config));
+        var runner = new StudyRunner(study, options.Quick, directory, backend, config => data.Load(config))
+        {
+            Command = CommandLine(options),
+        };
         var seeds = options.Quick ? study.QuickSeeds : study.Seeds;
         Console.WriteLine($"study      {study.Name}{(options.Quick ? " (--quick)" : "")}: " +
                           $"{Common.Plural(study.Arms.Count, "arm")} × {Common.Plural(seeds.Count, "seed")} = " +
@@ -196,6 +218,57 @@ public static class StudyCommand
         {
             return true;
         }
+        catch (StudyFolderException e) when (QuickHint(study, options, directory) is { } hint)
+        {
+            throw new StudyFolderException($"{e.Message} {hint}");
+        }
+    }
+
+    /// <summary>
+    /// Returns what to do about runs made with another config: add or drop --quick when the runs in the folder
+    /// match the study that way, else use another folder.
+    /// </summary>
+    private static string OtherConfigAdvice(StudyDefinition study, StudyOptions options, string directory) =>
+        QuickHint(study, options, directory) ??
+        "Pass --out with the folder of this version of the study, or delete the runs made with another config " +
+        "and train them again.";
+
+    /// <summary>
+    /// Returns a sentence that tells the user to add or drop --quick, or null. It is given when some run of the
+    /// study, planned the other way, is finished in the folder.
+    /// </summary>
+    private static string? QuickHint(StudyDefinition study, StudyOptions options, string directory)
+    {
+        bool otherWay = !options.Quick;
+        if (otherWay && !study.HasQuickOverrides)
+            return null;
+        bool matches = study.Plan(otherWay).Any(run =>
+            RunResult.Inspect(Path.Combine(directory, run.RelativeDirectory), run).State == RunState.Finished);
+        if (!matches)
+            return null;
+        return otherWay
+            ? $"The runs in {directory} were made with --quick; add --quick to use them."
+            : $"The runs in {directory} were made without --quick; leave out --quick to use them.";
+    }
+
+    /// <summary>
+    /// Warns about run folders of arms the study does not have, such as those of another study written to the
+    /// same folder, because the report leaves them out.
+    /// </summary>
+    private static void WarnAboutOtherArms(StudyDefinition study, string directory)
+    {
+        var others = Directory.EnumerateDirectories(directory)
+            .Where(folder => study.Arms.All(arm => arm.Name != Path.GetFileName(folder)))
+            .Where(folder => Directory.EnumerateFiles(folder, RunResult.FileName, SearchOption.AllDirectories).Any())
+            .Select(Path.GetFileName)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (others.Count == 0)
+            return;
+        string arms = others.Count == 1 ? $"arm {others[0]}" : $"arms {string.Join(", ", others)}";
+        Console.Error.WriteLine(
+            $"warning: {directory} also holds runs of {arms}, which study {study.Name} does not have; the report " +
+            "leaves them out. Pass --out with another folder to keep each study's runs apart.");
     }
 
     private static StudyDefinition SelectArms(StudyDefinition study, string armList)
@@ -219,9 +292,10 @@ public static class StudyCommand
         foreach (var group in groups)
         {
             var loaded = data.Load(group.First().Config);
+            var names = group.Select(run => run.Arm.Name).Distinct().ToList();
             string arms = groups.Count == 1
                 ? ""
-                : $" (arms {string.Join(", ", group.Select(run => run.Arm.Name).Distinct())})";
+                : $" ({(names.Count == 1 ? "arm" : "arms")} {string.Join(", ", names)})";
             Console.WriteLine($"data       {loaded.Description}{arms}");
         }
     }
@@ -312,7 +386,10 @@ public static class StudyCommand
                 $"  selected epoch {result.SelectedEpoch}: test accuracy {result.TestAccuracy:F4}"));
     }
 
-    /// <summary>The command that trains the study, shown in the report; --report-only is left out.</summary>
+    /// <summary>
+    /// Returns the command that trains the study, for results.json and the report. --report-only is left out, and so
+    /// is --arms with it, because a report covers every arm.
+    /// </summary>
     private static string CommandLine(StudyOptions options)
     {
         var parts = new List<string> { "fashioncuda", "study", options.File };
@@ -324,7 +401,7 @@ public static class StudyCommand
             parts.AddRange(["--device", options.Device]);
         if (options.Output is not null)
             parts.AddRange(["--out", options.Output]);
-        if (options.Arms is not null)
+        if (options.Arms is not null && !options.ReportOnly)
             parts.AddRange(["--arms", options.Arms]);
         return string.Join(' ', parts);
     }

@@ -77,7 +77,17 @@ public static class TrainCommand
         else
             Common.RequireWritableRunFiles(runDirectory);
 
-        var trainer = new Trainer(config, backend, train, test);
+        Trainer trainer;
+        try
+        {
+            trainer = new Trainer(config, backend, train, test);
+        }
+        catch (ConfigException e) when (e.Message.StartsWith("$.", StringComparison.Ordinal))
+        {
+            // The trainer checks the config against the data, so its messages name only the JSON path.
+            string source = configPath ?? Path.Combine(resumeDirectory!, RunCheckpoint.StateFileName);
+            throw new ConfigException($"{source}: {e.Message}");
+        }
         if (resumeState is not null)
         {
             // The data check in Resume names the state's data.path, which --data replaces for this run.

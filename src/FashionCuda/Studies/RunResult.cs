@@ -75,6 +75,12 @@ public sealed record RunResult
     /// </summary>
     public string? DataFingerprint { get; init; }
 
+    /// <summary>
+    /// The <c>fashioncuda study</c> command line that trained the run; null in older results.json files and when
+    /// the runner was given none.
+    /// </summary>
+    public string? Command { get; init; }
+
     /// <summary>The resolved training config, as <see cref="TrainConfig.ToJson"/> writes it.</summary>
     public required JsonObject Config { get; init; }
 
@@ -135,8 +141,20 @@ public sealed record RunResult
         }
         if (history.Count != result.Epochs)
             return Damaged(metrics, $"{history.Count} epochs, but results.json says {result.Epochs}");
+        double recorded = history[result.SelectedEpoch - 1].TestAccuracy;
+        if (Math.Abs(recorded - result.TestAccuracy) > AccuracyTolerance)
+        {
+            return Damaged(path, $"$.test_accuracy is {result.TestAccuracy}, but metrics.json gives {recorded} for " +
+                                 $"the selected epoch {result.SelectedEpoch}");
+        }
         return new RunStatus(RunState.Finished, result with { History = history });
     }
+
+    /// <summary>
+    /// Largest difference between the two files' accuracies of one epoch that still counts as equal: metrics.json
+    /// rounds to 6 decimals, results.json does not.
+    /// </summary>
+    private const double AccuracyTolerance = 1e-6;
 
     /// <summary>
     /// Turns a parser error into "PATH: reason (line N)" without the .NET type names the serializer puts in its

@@ -6,7 +6,8 @@ using FashionCuda.Training;
 namespace FashionCuda.Studies;
 
 /// <summary>One arm of a study: a name and the JSON merged over the study's base config.</summary>
-public sealed record StudyArm(string Name, string Description, JsonObject Overrides);
+/// <param name="Index">Position of the arm in the study file's <c>arms</c> list, from 0, for JSON paths in messages.</param>
+public sealed record StudyArm(string Name, string Description, JsonObject Overrides, int Index);
 
 /// <summary>One training run of a study: an arm with one seed, its resolved config and its folder.</summary>
 public sealed record StudyRun(StudyArm Arm, int Seed, TrainConfig Config)
@@ -32,7 +33,7 @@ public sealed record StudyRun(StudyArm Arm, int Seed, TrainConfig Config)
 public sealed partial class StudyDefinition
 {
     private StudyDefinition(string name, string description, JsonObject baseConfig, IReadOnlyList<int> seeds,
-        IReadOnlyList<StudyArm> arms, string baseline, IReadOnlyList<int> quickSeeds, JsonObject quickOverrides,
+        IReadOnlyList<StudyArm> arms, string baseline, IReadOnlyList<int> quickSeeds, JsonObject? quickOverrides,
         string source, string? baseDirectory)
     {
         Name = name;
@@ -42,7 +43,8 @@ public sealed partial class StudyDefinition
         Arms = arms;
         Baseline = baseline;
         QuickSeeds = quickSeeds;
-        QuickOverrides = quickOverrides;
+        QuickOverrides = quickOverrides ?? new JsonObject();
+        HasQuickOverrides = quickOverrides is { Count: > 0 };
         Source = source;
         BaseDirectory = baseDirectory;
     }
@@ -66,6 +68,12 @@ public sealed partial class StudyDefinition
 
     /// <summary>Merged over every arm for <c>--quick</c>, after the arm's own overrides.</summary>
     public JsonObject QuickOverrides { get; }
+
+    /// <summary>
+    /// Whether the file has a non-empty <c>quick.overrides</c> object. Without one, <c>--quick</c> would train every
+    /// arm in full.
+    /// </summary>
+    public bool HasQuickOverrides { get; }
 
     /// <summary>File the study was read from, for messages.</summary>
     public string Source { get; }
@@ -124,14 +132,13 @@ public sealed partial class StudyDefinition
         var runs = new List<StudyRun>();
         foreach (int seed in quick ? QuickSeeds : Seeds)
         {
-            for (int armIndex = 0; armIndex < Arms.Count; armIndex++)
+            foreach (var arm in Arms)
             {
-                var arm = Arms[armIndex];
                 var merged = DeepMerge(BaseConfig, arm.Overrides);
                 if (quick)
                     merged = DeepMerge(merged, QuickOverrides);
                 merged["seed"] = seed;
-                runs.Add(new StudyRun(arm, seed, ResolveDataPath(ParseArmConfig(merged, arm, armIndex, quick))));
+                runs.Add(new StudyRun(arm, seed, ResolveDataPath(ParseArmConfig(merged, arm, quick))));
             }
         }
         return runs;
@@ -151,12 +158,12 @@ public sealed partial class StudyDefinition
         var unknown = names.Where(name => Arms.All(arm => arm.Name != name)).ToList();
         if (unknown.Count > 0)
             throw new ArgumentException(
-                $"Unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
+                $"unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
                 $"{string.Join(", ", Arms.Select(arm => arm.Name))}.");
         var arms = Arms.Where(arm => names.Contains(arm.Name)).ToList();
         string baseline = arms.Any(arm => arm.Name == Baseline) ? Baseline : arms[0].Name;
         return new StudyDefinition(Name, Description, BaseConfig, Seeds, arms, baseline, QuickSeeds,
-            QuickOverrides, Source, BaseDirectory);
+            HasQuickOverrides ? QuickOverrides : null, Source, BaseDirectory);
     }
 
     /// <summary>
@@ -200,12 +207,13 @@ public sealed partial class StudyDefinition
                 throw new ConfigException($"{a.Path}.name: the arm names '{clash.Name}' and '{armName}' differ " +
                                           "only in case, so their run folders collide on case-insensitive file " +
                                           "systems; rename one.");
-            arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides"))));
+            arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides")),
+                arms.Count));
             a.RejectUnknownKeys();
         }
         string baseline = root.String("baseline", arms[0].Name, arms.Select(arm => arm.Name).ToList());
         IReadOnlyList<int> quickSeeds = [seeds[0]];
-        var quickOverrides = new JsonObject();
+        JsonObject? quickOverrides = null;
         if (root.Object("quick") is { } q)
         {
             quickSeeds = ReadSeeds(q, "seeds", quickSeeds);
@@ -216,7 +224,8 @@ public sealed partial class StudyDefinition
         RejectSeedKey(baseConfig, "$.base");
         for (int i = 0; i < arms.Count; i++)
             RejectSeedKey(arms[i].Overrides, $"$.arms[{i}].overrides");
-        RejectSeedKey(quickOverrides, "$.quick.overrides");
+        if (quickOverrides is not null)
+            RejectSeedKey(quickOverrides, "$.quick.overrides");
         return new StudyDefinition(name, description, baseConfig, seeds, arms, baseline, quickSeeds,
             quickOverrides, source, baseDirectory);
     }
@@ -266,7 +275,7 @@ public sealed partial class StudyDefinition
     /// Parses a merged config; an error's JSON path is rewritten to the place in the study file that set the
     /// value: the quick overrides, the arm's overrides, else the base.
     /// </summary>
-    private TrainConfig ParseArmConfig(JsonObject merged, StudyArm arm, int armIndex, bool quick)
+    private TrainConfig ParseArmConfig(JsonObject merged, StudyArm arm, bool quick)
     {
         try
         {
@@ -276,7 +285,6 @@ public sealed partial class StudyDefinition
         {
             string message = e.Message;
             int colon = message.IndexOf(": ", StringComparison.Ordinal);
-            string where = $"arm '{arm.Name}'{(quick ? " with the quick overrides" : "")}";
             if (colon > 0 && message.StartsWith("$.", StringComparison.Ordinal))
             {
                 string path = message[..colon];
@@ -284,15 +292,28 @@ public sealed partial class StudyDefinition
                 // The study sets the seed of every run, so a top-level key list must not offer it.
                 if (path.IndexOf('.', 2) < 0)
                     rest = rest.Replace(", seed, ", ", ", StringComparison.Ordinal);
-                string located = Locate(path, arm, armIndex, quick);
-                throw new ConfigException($"{located}: {rest} ({where})");
+                string located = Locate(path, arm, quick);
+                throw new ConfigException($"{located}: {rest} ({Where(arm, quick)})");
             }
-            throw new ConfigException($"{where}: {message}");
+            throw new ConfigException($"{Where(arm, quick)}: {message}");
         }
     }
 
-    private string Locate(string configPath, StudyArm arm, int armIndex, bool quick)
+    /// <summary>
+    /// Returns an error about one key of a run's resolved config, such as a value that does not fit the data.
+    /// Its JSON path points at the place in the study file that sets the key, as in the errors of <see cref="Load"/>.
+    /// </summary>
+    /// <param name="configPath">Path of the key in the resolved config, e.g. <c>$.validation_count</c>.</param>
+    /// <param name="problem">What is wrong and what to do, e.g. "5000 leaves no training images; hold out fewer".</param>
+    public ConfigException RunConfigError(StudyRun run, bool quick, string configPath, string problem) =>
+        new($"{Source}: {Locate(configPath, run.Arm, quick)}: {problem} ({Where(run.Arm, quick)})");
+
+    private static string Where(StudyArm arm, bool quick) =>
+        $"arm '{arm.Name}'{(quick ? " with the quick overrides" : "")}";
+
+    private string Locate(string configPath, StudyArm arm, bool quick)
     {
+        int armIndex = arm.Index;
         var keys = configPath[2..].Split('.').Select(key => key.Split('[')[0]).ToArray();
         string tail = configPath[1..];
         if (quick && Contains(QuickOverrides, keys))

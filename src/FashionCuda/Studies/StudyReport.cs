@@ -79,7 +79,10 @@ public sealed class ArmSummary
 /// <summary>Where and how a report's runs were made, and the plots beside it.</summary>
 public sealed record ReportContext
 {
-    /// <summary>The command line that made the study, shown so a reader can repeat it.</summary>
+    /// <summary>
+    /// The command line that made the study, shown so a reader can repeat it, for runs whose results.json does
+    /// not record the command that trained them.
+    /// </summary>
     public required string Command { get; init; }
 
     /// <summary>
@@ -144,7 +147,9 @@ public static class StudyReport
             text.AppendLine();
         }
         var runs = arms.SelectMany(a => a.Runs).ToList();
-        text.AppendLine($"- command: `{context.Command}`");
+        var commands = new NumberedValues(runs, r => r.Command is { } command ? $"`{command}`" : null,
+            $"`{context.Command}`");
+        text.AppendLine($"- command: {commands.Describe("command")}");
         var data = new NumberedValues(runs, r => r.Data, context.DataSource);
         var machines = new NumberedValues(runs, r => r.Hardware, context.Hardware);
         text.AppendLine($"- data: {data.Describe("source")}");
@@ -190,13 +195,16 @@ public static class StudyReport
             var first = runs[0];
             return string.Create(CultureInfo.InvariantCulture,
                 $"- images per run: {first.TrainImages:N0} train, {first.ValidationImages:N0} validation, " +
-                $"{first.TestImages:N0} test; {first.Epochs} epochs");
+                $"{first.TestImages:N0} test; {Plural(first.Epochs, "epoch")}");
         }
         var parts = groups.Select(group => string.Create(CultureInfo.InvariantCulture,
             $"{group.Key.Train:N0} train, {group.Key.Validation:N0} validation, {group.Key.Test:N0} test, " +
-            $"{group.Key.Epochs} epochs ({string.Join(", ", group.Select(r => r.Arm).Distinct())})"));
-        return $"- images per run differ by arm: {string.Join("; ", parts)}. The Runs table gives each run's.";
+            $"{Plural(group.Key.Epochs, "epoch")} ({string.Join(", ", group.Select(r => r.Arm).Distinct())})"));
+        return $"- images per run differ by arm: {string.Join("; ", parts)}. The Runs table gives the counts of each run.";
     }
+
+    private static string Plural(int count, string noun) =>
+        count.ToString(CultureInfo.InvariantCulture) + " " + noun + (count == 1 ? "" : "s");
 
     private static (int Train, int Validation, int Test, int Epochs) RunShape(RunResult run) =>
         (run.TrainImages, run.ValidationImages, run.TestImages, run.Epochs);
@@ -251,7 +259,7 @@ public static class StudyReport
         if (anyDataMixed)
         {
             text.AppendLine("‡ This arm's runs read their images from more than one data source (see data above); " +
-                            "the Runs table gives each run's.");
+                            "the Runs table gives the source of each run.");
         }
         text.AppendLine();
     }
@@ -387,7 +395,7 @@ public static class StudyReport
             return "";
         static string Describe(IEnumerable<(int Train, int Validation, int Test, int Epochs)> list) =>
             string.Join(" or ", list.Select(shape => string.Create(CultureInfo.InvariantCulture,
-                $"{shape.Train:N0} / {shape.Validation:N0} / {shape.Test:N0} images, {shape.Epochs} epochs")));
+                $"{shape.Train:N0} / {shape.Validation:N0} / {shape.Test:N0} images, {Plural(shape.Epochs, "epoch")}")));
         return $" The two arms trained and tested on different image counts or epochs ({arm.Arm.Name}: " +
                $"{Describe(shapes)}; {baseline.Arm.Name}: {Describe(baselineShapes)}), so the difference is not the " +
                "arm's effect alone.";

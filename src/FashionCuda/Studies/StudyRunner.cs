@@ -59,6 +59,9 @@ public sealed class StudyRunner
     /// <summary>The machine recorded in each trained run's results.json; <see cref="MachineDescription.Current"/> by default.</summary>
     public string Hardware { get; init; } = MachineDescription.Current();
 
+    /// <summary>The command line recorded in each trained run's results.json; null records none.</summary>
+    public string? Command { get; init; }
+
     /// <summary>A run was found finished and is not trained again.</summary>
     public event Action<StudyRun, RunResult>? RunSkipped;
 
@@ -78,11 +81,12 @@ public sealed class StudyRunner
 
     /// <summary>
     /// Trains or skips every run in plan order and returns their results in that order. Before training anything
-    /// it checks that no run folder contains a finished result of another config or of other images, and that no
-    /// run file's path is a folder.
+    /// it checks that no run folder contains a finished result of another config or of other images, that no
+    /// run file's path is a folder, and that every run to train keeps training images after its validation split.
     /// </summary>
     /// <exception cref="StudyFolderException">A run folder contains a finished result of another config or data.</exception>
     /// <exception cref="OutputPathException">The path of a run file is a folder.</exception>
+    /// <exception cref="ConfigException">A run's validation_count is not below its number of training images.</exception>
     public IReadOnlyList<RunResult> Run(CancellationToken cancellation = default)
     {
         var statuses = Runs.Select(run => RunResult.Inspect(RunDirectory(run), run)).ToList();
@@ -98,6 +102,8 @@ public sealed class StudyRunner
         {
             if (statuses[index].State == RunState.Finished)
                 CheckSameData(Runs[index], statuses[index].Result!);
+            else
+                RequireTrainingImages(Runs[index]);
         }
 
         var results = new List<RunResult>(Runs.Count);
@@ -150,6 +156,26 @@ public sealed class StudyRunner
         else if (data.Description is { } description && description != finished.Data)
         {
             throw Conflict(run, $"trained on other data ({finished.Data}; now {description})", 0);
+        }
+    }
+
+    /// <summary>
+    /// Checks that a run's validation split leaves images to train on, as the trainer does, so that a split too
+    /// large for one arm's data stops the study before the first run trains.
+    /// </summary>
+    private void RequireTrainingImages(StudyRun run)
+    {
+        int validation = run.Config.ValidationCount;
+        if (validation == 0)
+            return;
+        int available = loadData(run.Config).Train.Count;
+        int count = run.Config.TrainLimit > 0 ? Math.Min(run.Config.TrainLimit, available) : available;
+        if (validation >= count)
+        {
+            string raise = count < available ? ", or raise train_limit" : "";
+            throw Study.RunConfigError(run, Quick, "$.validation_count",
+                $"{validation} leaves no training images, because the training set has {count}; hold out fewer " +
+                $"images{raise}");
         }
     }
 
@@ -211,6 +237,7 @@ public sealed class StudyRunner
             Seed = run.Seed,
             Device = backend.Name,
             Hardware = Hardware,
+            Command = Command,
             Data = data.Description,
             DataFingerprint = trainer.DataFingerprint,
             TestAccuracy = selected.TestAccuracy,

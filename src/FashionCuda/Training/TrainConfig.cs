@@ -80,7 +80,7 @@ public sealed record DataConfig
 /// <summary>The resolved configuration of one training run, as read from JSON and written back beside its results.</summary>
 public sealed record TrainConfig
 {
-    /// <summary>The name of the resolved configuration in a run folder.</summary>
+    /// <summary>File name of the resolved config in a run folder.</summary>
     public const string FileName = "config.json";
 
     public static readonly string[] ModelNames = ModelConfig.Names;
@@ -155,6 +155,10 @@ public sealed record TrainConfig
     public static TrainConfig Parse(string json, string source = "config")
     {
         var root = ConfigReader.Parse(json, source);
+        if (root.Has("arms") && root.Has("base"))
+            throw new ConfigException(
+                "$: this is a study file (it has arms and a base config), not a training config; run it with " +
+                "'fashioncuda study FILE', or copy its base object into a file of its own to train one model.");
         var defaults = new TrainConfig();
         var model = ModelConfig.Read(root.Object("model"));
         int epochs = root.Int("epochs", defaults.Epochs, 1, 100_000);
@@ -307,8 +311,8 @@ public sealed record TrainConfig
         }
         if (schedule.WarmupEpochs > epochs)
             throw new ConfigException(
-                $"{s.Path}.warmup_epochs: {schedule.WarmupEpochs} warm-up epochs are more than the {epochs} epochs " +
-                "of the run; use fewer warm-up epochs or more epochs.");
+                $"{s.Path}.warmup_epochs: {schedule.WarmupEpochs} is more than the run's $.epochs, {epochs}; use " +
+                "fewer warm-up epochs or more epochs.");
         s.RejectUnknownKeys();
         return schedule;
     }

@@ -31,6 +31,25 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void Train_ValidationSplitErrorNamesConfig()
+    {
+        string config = WriteConfig("""{ "epochs": 1, "train_limit": 100, "validation_count": 100 }""");
+        var result = CliRunner.Run(directory, "train", "--config", config, "--data", CliRunner.EmbeddedData(),
+            "--out", Path.Combine(directory, "run"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {config}: $.validation_count: 100 leaves no training images, because the training " +
+                     "set has 100; hold out fewer images.", result.Error.TrimEnd());
+    }
+
+    [Fact]
+    public void Train_StudyFileSaysToUseStudy()
+    {
+        string config = WriteConfig("""{ "name": "s", "base": { "epochs": 1 }, "arms": [ { "name": "a" } ] }""");
+        var result = CliRunner.Run(directory, "train", "--config", config);
+        AssertUserError(result, $"{config}: $: this is a study file", "'fashioncuda study FILE'");
+    }
+
+    [Fact]
     public void Train_UnknownModelListsChoices()
     {
         string config = WriteConfig("""{ "model": { "name": "resnet-1000" } }""");

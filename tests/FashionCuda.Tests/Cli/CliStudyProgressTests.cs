@@ -42,7 +42,10 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         // The machine and the data come from results.json, written when the runs trained.
         Assert.Contains("logical cores", report);
         Assert.Contains("2,000 training and 1,000 test images before limits", report);
-        Assert.DoesNotContain("--report-only", report.Split('\n').Single(line => line.StartsWith("- command:")));
+        string command = report.Split('\n').Single(line => line.StartsWith("- command:"));
+        Assert.DoesNotContain("--report-only", command);
+        // The command is the one that trained the runs, so it names the data that this command left out.
+        Assert.Contains($"--data {CliRunner.EmbeddedData()}", command);
         Assert.True(File.Exists(Path.Combine(study, "accuracy.png")));
     }
 
@@ -70,7 +73,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.StartsWith($"warning: {damaged}: ", result.Error);
-        Assert.Contains("the report leaves flip-crop seed 1 out.", result.Error);
+        Assert.Contains("the report leaves out arm flip-crop, seed 1.", result.Error);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
         Assert.Contains($"- flip-crop seed 1 ({damaged}: ", report);
     }
@@ -118,10 +121,47 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Equal($"error: {Path.Combine(study, "none", "seed-1")} holds a finished run made with a different " +
                      "config: $.config.epochs is 2 in results.json, 20 now. Pass --out with another folder for this " +
                      $"version of the study, or delete {Path.Combine(study, "none", "seed-1")} to train the run " +
-                     "again. 3 more run folders of this study differ too.", result.Error.TrimEnd());
+                     $"again. 3 more run folders of this study differ too. The runs in {study} were made with " +
+                     "--quick; add --quick to use them.", result.Error.TrimEnd());
         Assert.DoesNotContain("epoch  train_loss", result.Output);
         foreach (string arm in new[] { "none", "flip", "flip-crop", "flip-crop-erasing" })
             Assert.True(File.Exists(Path.Combine(study, arm, "seed-1", "results.json")), $"{arm} lost its result");
+    }
+
+    [Fact]
+    public void ReportOnly_QuickRunsAdviseQuick()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--report-only", "--out", study);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith($"warning: {Path.Combine(study, "none", "seed-1")} was made with a different config: ",
+            result.Error);
+        Assert.Contains("the report leaves out arm none, seed 1.", result.Error);
+        Assert.EndsWith($"The runs in {study} were made with --quick; add --quick to use them.",
+            result.Error.TrimEnd());
+        Assert.False(File.Exists(Path.Combine(study, "report.md")));
+    }
+
+    [Fact]
+    public void ReportOnly_WarnsAboutRunsOfOtherArms()
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        string study = CopyPilotResults();
+        string other = Path.Combine(study, "old-arm", "seed-1");
+        Directory.CreateDirectory(other);
+        File.Copy(Path.Combine(study, "none", "seed-1", "results.json"), Path.Combine(other, "results.json"));
+        Directory.CreateDirectory(Path.Combine(study, "notes"));
+
+        var result = CliRunner.Run(directory, "study", PilotFile, "--quick", "--report-only", "--out", study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal($"warning: {study} also holds runs of arm old-arm, which study pilot does not have; the " +
+                     "report leaves them out. Pass --out with another folder to keep each study's runs apart.",
+            result.Error.TrimEnd());
+        Assert.DoesNotContain("| old-arm |", File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
     [Fact]

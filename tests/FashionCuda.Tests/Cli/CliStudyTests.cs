@@ -110,6 +110,20 @@ public sealed class CliStudyTests(PilotQuickRun pilot) : IClassFixture<PilotQuic
         Assert.DoesNotContain("   at ", result.Error);
     }
 
+    [Theory]
+    [InlineData("inspect", "--image", "-1",
+        "--image -1: test-set indices start at 0; pass an index of 0 or more, or an image file.")]
+    [InlineData("errors", "--count", "abc",
+        "--count abc: not a whole number; pass the number of images to draw, e.g. 48.")]
+    public void CheckpointCommand_RejectsBadNumber(string command, string option, string value, string expected)
+    {
+        Assert.True(pilot.ExitCode == 0, pilot.Error);
+        var result = CliRunner.Run(pilot.Directory, command, "--checkpoint",
+            Path.Combine(pilot.Study, "none", "seed-1", "model.safetensors"), option, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {expected}", result.Error.TrimEnd());
+    }
+
     [Fact]
     public void Errors_WritesGridOfMisclassifiedImages()
     {
@@ -177,11 +191,27 @@ public sealed class CliStudyQuickTests : IDisposable
     }
 
     [Fact]
+    public void StudyQuick_WithoutQuickSectionIsUsageError()
+    {
+        string file = Path.Combine(directory, "noquick.json");
+        File.WriteAllText(file, """{ "name": "noquick", "arms": [ { "name": "a" } ], "quick": { "seeds": [2] } }""");
+        string output = Path.Combine(directory, "out");
+
+        var result = CliRunner.Run(directory, "study", file, "--quick", "--out", output);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {file}: $.quick.overrides: missing or empty, so --quick would train every arm in " +
+                     "full; add a quick section such as \"quick\": { \"overrides\": { \"epochs\": 1, " +
+                     "\"train_limit\": 256 } }, or run without --quick.", result.Error.TrimEnd());
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void Study_UnknownArmIsUsageError()
     {
         var result = RunQuick("pilot.json", "--arms", "none,nope");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--arms none,nope: Unknown arm 'nope'", result.Error);
+        Assert.Contains("--arms none,nope: unknown arm 'nope'", result.Error);
     }
 
     [Fact]

@@ -118,6 +118,18 @@ public class StudyDefinitionTests
         Assert.Contains("with the quick overrides", error.Message);
     }
 
+    [Theory]
+    [InlineData("", false)]
+    [InlineData(""", "quick": { "seeds": [2] }""", false)]
+    [InlineData(""", "quick": { "overrides": {} }""", false)]
+    [InlineData(""", "quick": { "overrides": { "epochs": 1 } }""", true)]
+    public void HasQuickOverrides_OnlyWithNonEmptyObject(string quick, bool expected)
+    {
+        var study = StudyDefinition.Parse($$"""{ "name": "s", "arms": [ { "name": "a" } ]{{quick}} }""", "s.json");
+        Assert.Equal(expected, study.HasQuickOverrides);
+        Assert.Equal(expected, study.SelectArms(["a"]).HasQuickOverrides);
+    }
+
     [Fact]
     public void Plan_NullOverrideRemovesBaseKey()
     {

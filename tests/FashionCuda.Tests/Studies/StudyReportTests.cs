@@ -107,6 +107,7 @@ public class StudyReportTests
             Command = "c", DataSource = "unrecorded data", Hardware = "unrecorded machine",
             MissingRuns = ["base seed 2", "close seed 1", "close seed 2"],
         });
+        Assert.Contains("- command: `c`", report);
         Assert.Contains("- data: source 1: set X (2 runs); source 2: unrecorded data (1 run)", report);
         Assert.Contains("- hardware: machine 1: machine A (1 run); machine 2: machine B (1 run); machine 3: " +
                         "unrecorded machine (1 run)", report);
@@ -114,6 +115,30 @@ public class StudyReportTests
         Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2, close seed " +
                         "1, close seed 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
+    }
+
+    [Fact]
+    public void Markdown_CommandComesFromRuns()
+    {
+        var study = Study();
+        var recorded = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.9) with { Command = "fashioncuda study s.json --data full" },
+            Result("far", 1, 0.95) with { Command = "fashioncuda study s.json --data full" },
+        ]);
+        var mixed = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.9) with { Command = "fashioncuda study s.json --data full" },
+            Result("far", 1, 0.95),
+        ]);
+
+        string single = Markdown(study, recorded);
+        string numbered = Markdown(study, mixed);
+
+        Assert.Contains("- command: `fashioncuda study s.json --data full`\n", single.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain("report.json", single);
+        Assert.Contains("- command: command 1: `fashioncuda study s.json --data full` (1 run); command 2: " +
+                        "`fashioncuda study report.json` (1 run)", numbered);
     }
 
     [Fact]
@@ -178,7 +203,7 @@ public class StudyReportTests
         string report = Markdown(study, arms);
         Assert.Contains("- images per run differ by arm: 55,000 train, 5,000 validation, 10,000 test, 3 epochs " +
                         "(base, close); 1,000 train, 5,000 validation, 500 test, 5 epochs (far). The Runs table " +
-                        "gives each run's.", report);
+                        "gives the counts of each run.", report);
         Assert.DoesNotContain("- images per run:", report);
         Assert.Contains("| arm | seed | epochs | train / validation / test images | selected epoch |", report);
         Assert.Contains("|---|---:|---:|---:|---:|---:|---:|---:|---|", report);

@@ -153,4 +153,82 @@ public sealed class StudyRunnerTests : IDisposable
         Assert.Single(warnings);
         Assert.StartsWith($"{damaged}: ", warnings[0]);
     }
+
+    /// <summary>A one-epoch study of two arms with extra base keys, for the validation split checks.</summary>
+    private static StudyDefinition SplitStudy(string baseKeys, string firstArm, string secondArm) =>
+        StudyDefinition.Parse($$"""
+            {
+              "name": "tiny",
+              "base": { "model": { "width": 2, "hidden": 8, "classifier": "linear" }, "epochs": 1,
+                        "batch_size": 16, {{baseKeys}} },
+              "arms": [ {{firstArm}}, {{secondArm}} ]
+            }
+            """, "tiny.json");
+
+    [Fact]
+    public void Run_ValidationSplitTooLargeFailsFirst()
+    {
+        // Arm b holds out all 64 training images; arm a, planned first, must not train before the error.
+        var study = SplitStudy("\"validation_count\": 16", "{ \"name\": \"a\" }",
+            "{ \"name\": \"b\", \"overrides\": { \"validation_count\": 64 } }");
+        var (runner, trained, _) = Runner(study);
+
+        var error = Assert.Throws<ConfigException>(() => runner.Run());
+
+        Assert.Equal("tiny.json: $.arms[1].overrides.validation_count: 64 leaves no training images, because the " +
+                     "training set has 64; hold out fewer images (arm 'b')", error.Message);
+        Assert.Empty(trained);
+        Assert.False(Directory.Exists(Path.Combine(directory, "a")));
+    }
+
+    [Fact]
+    public void Run_SplitErrorKeepsArmIndexAfterSelection()
+    {
+        var study = SplitStudy("\"validation_count\": 50, \"train_limit\": 40",
+            "{ \"name\": \"a\", \"overrides\": { \"validation_count\": 8 } }", "{ \"name\": \"b\" }")
+            .SelectArms(["b"]);
+        var (runner, trained, _) = Runner(study);
+
+        var error = Assert.Throws<ConfigException>(() => runner.Run());
+
+        Assert.StartsWith("tiny.json: $.base.validation_count: 50 leaves no training images, because the training " +
+                          "set has 40; hold out fewer images, or raise train_limit", error.Message);
+        Assert.EndsWith("(arm 'b')", error.Message);
+        Assert.Empty(trained);
+    }
+
+    [Fact]
+    public void Run_RecordsCommandInResults()
+    {
+        var runner = new StudyRunner(Study(epochs: 1), quick: false, directory, new CpuBackend(), RandomImages(64, 1),
+            RandomImages(30, 2)) { Command = "fashioncuda study tiny.json" };
+
+        var results = runner.Run();
+
+        Assert.All(results, result => Assert.Equal("fashioncuda study tiny.json", result.Command));
+        var status = RunResult.Inspect(Path.Combine(directory, "a", "seed-1"), runner.Runs[0]);
+        Assert.Equal(RunState.Finished, status.State);
+        Assert.Equal("fashioncuda study tiny.json", status.Result!.Command);
+    }
+
+    [Fact]
+    public void Rerun_RedoesResultThatContradictsMetrics()
+    {
+        Runner(Study(epochs: 1)).Runner.Run();
+        string file = Path.Combine(directory, "a", "seed-1", RunResult.FileName);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        double recorded = json["test_accuracy"]!.GetValue<double>();
+        json["test_accuracy"] = recorded > 0.5 ? 0.01 : 0.99;
+        File.WriteAllText(file, json.ToJsonString());
+        var (runner, trained, _) = Runner(Study(epochs: 1));
+        var warnings = new List<string>();
+        runner.RunDamaged += (_, problem) => warnings.Add(problem);
+
+        runner.Run();
+
+        Assert.Equal([Path.Combine("a", "seed-1")], trained);
+        Assert.Single(warnings);
+        Assert.StartsWith($"{file}: $.test_accuracy is ", warnings[0]);
+        Assert.Contains("but metrics.json gives", warnings[0]);
+    }
 }
