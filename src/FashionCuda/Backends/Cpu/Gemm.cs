@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FashionCuda.Backends.Cpu;
 
@@ -324,16 +325,44 @@ internal sealed unsafe partial class Gemm : IDisposable
             if (call.TransposeB)
             {
                 // op(B)(p, j) = B[j, p]: each column of the sliver is a contiguous run of B.
-                for (int col = 0; col < columns; col++)
+                int col = 0;
+                if (Avx.IsSupported)
+                {
+                    for (; col + 8 <= columns; col += 8)
+                    {
+                        float* source = call.B + (long)(jc + jr + col) * call.Ldb + pc;
+                        int p = 0;
+                        for (; p + 8 <= kc; p += 8)
+                            Transpose8x8(source + p, call.Ldb, sliver + p * nr + col, nr);
+                        for (; p < kc; p++)
+                        {
+                            for (int i = 0; i < 8; i++)
+                                sliver[p * nr + col + i] = source[(long)i * call.Ldb + p];
+                        }
+                    }
+                }
+                for (; col < columns; col++)
                 {
                     float* source = call.B + (long)(jc + jr + col) * call.Ldb + pc;
                     for (int p = 0; p < kc; p++)
                         sliver[p * nr + col] = source[p];
                 }
-                for (int col = columns; col < nr; col++)
+                for (col = columns; col < nr; col++)
                 {
                     for (int p = 0; p < kc; p++)
                         sliver[p * nr + col] = 0f;
+                }
+            }
+            else if (columns == nr && nr % Vector256<float>.Count == 0)
+            {
+                // Inline vector moves, because the rows are only 64 or 128 bytes and a MemoryCopy call per row adds its
+                // call overhead to each.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* source = call.B + (long)(pc + p) * call.Ldb + jc + jr;
+                    float* target = sliver + p * nr;
+                    for (int col = 0; col < nr; col += Vector256<float>.Count)
+                        Vector256.Store(Vector256.Load(source + col), target + col);
                 }
             }
             else if (columns == nr)
@@ -359,6 +388,49 @@ internal sealed unsafe partial class Gemm : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Writes the transpose of the 8×8 block at <paramref name="source"/> (row i at source + i·sourceStride) to
+    /// <paramref name="target"/>, so that target[j·targetStride + i] = source[i·sourceStride + j]. Needs AVX.
+    /// </summary>
+    private static void Transpose8x8(float* source, int sourceStride, float* target, int targetStride)
+    {
+        var r0 = Avx.LoadVector256(source);
+        var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2L * sourceStride);
+        var r3 = Avx.LoadVector256(source + 3L * sourceStride);
+        var r4 = Avx.LoadVector256(source + 4L * sourceStride);
+        var r5 = Avx.LoadVector256(source + 5L * sourceStride);
+        var r6 = Avx.LoadVector256(source + 6L * sourceStride);
+        var r7 = Avx.LoadVector256(source + 7L * sourceStride);
+        // pass 1: interleave row pairs, so t0 contains (a00 a10 a01 a11 | a04 a14 a05 a15)
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        // pass 2: gather four rows per 128-bit lane, so s0 contains (a00 a10 a20 a30 | a04 a14 a24 a34)
+        var s0 = Avx.Shuffle(t0, t2, 0x44);
+        var s1 = Avx.Shuffle(t0, t2, 0xEE);
+        var s2 = Avx.Shuffle(t1, t3, 0x44);
+        var s3 = Avx.Shuffle(t1, t3, 0xEE);
+        var s4 = Avx.Shuffle(t4, t6, 0x44);
+        var s5 = Avx.Shuffle(t4, t6, 0xEE);
+        var s6 = Avx.Shuffle(t5, t7, 0x44);
+        var s7 = Avx.Shuffle(t5, t7, 0xEE);
+        // pass 3: join the lanes of rows 0-3 and 4-7 into whole columns
+        Avx.Store(target, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(target + targetStride, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(target + 2L * targetStride, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(target + 3L * targetStride, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(target + 4L * targetStride, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(target + 5L * targetStride, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(target + 6L * targetStride, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(target + 7L * targetStride, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     public void Dispose()
