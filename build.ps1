@@ -7,7 +7,8 @@ Run through the local PowerShell tool: `dotnet tool restore`, then `dotnet pwsh 
 Targets:
   build          Release build of the solution.
   test           The test suite (the same command as the README).
-  bench          bench/compare-pytorch.sh: fashioncuda bench beside PyTorch, w=32 and w=64, batch 128.
+  bench          bench/compare-pytorch.sh: fashioncuda bench beside PyTorch (AlexNet-FM w=32 and w=64, narrow
+                 ResNet w=16), batch 128.
   kernels        PTX for every kernels/*.cu with nvcc through CMake (needs the CUDA toolkit).
   check-kernels  Compile-check every kernels/*.cu to PTX with clang-14 (no CUDA toolkit needed).
   publish        Self-contained, trimmed, compressed single-file linux-x64 CLI in publish/linux-x64, without

@@ -4,7 +4,7 @@
 It times the same way `fashioncuda bench --device cuda` times the engine: synthetic batches, warm-up steps
 excluded, SGD with momentum 0.9. Each step ends with loss.item(), a host synchronization, as in the engine.
 
-Prints one JSON object. The layer list is imported from bench/alexnet_fm_torch.py so both benchmarks build
+Prints one JSON object. The layer list is imported from bench/torch_cpu_bench.py so both benchmarks build
 the same network. TF32 is turned off to match the engine's default float32 math.
 """
 import argparse
@@ -16,7 +16,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from alexnet_fm_torch import alexnet_fm, make_steps  # noqa: E402
+from torch_cpu_bench import alexnet_fm, make_steps  # noqa: E402
 
 
 def measure(step, warmup: int, steps: int, batch: int) -> float:

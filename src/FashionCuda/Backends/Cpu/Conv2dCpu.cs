@@ -13,9 +13,9 @@ namespace FashionCuda.Backends.Cpu;
 //   dInput:       columns = weightᵀ · staging, then col2im into dInput (N, C, H, W)
 public sealed partial class CpuBackend
 {
-    // Cap on the columns buffer (4 MiB), which bounds the group size g. A group's columns are written by im2col and
-    // read back at once by the GEMM's packing, so a buffer that stays in the last-level cache saves a trip to memory:
-    // 4 MiB trained 9 to 28 % faster than 16 MiB in paired bench runs (docs/benchmarks.md).
+    // Cap on the columns buffer (4 MiB), which bounds the group size g. Im2col writes a group's columns and the
+    // GEMM's packing reads them back at once, so a buffer that stays in the last-level cache saves a trip to memory.
+    // In paired bench runs, 4 MiB trained 9 to 28 % faster than 16 MiB (docs/benchmarks.md).
     private const long MaxColumnFloats = 1L << 20;
 
     private float[] columns = [];
@@ -152,6 +152,8 @@ public sealed partial class CpuBackend
     private unsafe void Im2Col(float[] x, Conv2dGeometry g, int n0, int count, float[] col)
     {
         int pq = g.P * g.Q, ld = count * pq;
+        var windows = TapWindows(g);
+        bool flat = HasEqualRowStrides(g);
         ForItems(count * g.C, (long)g.R * g.S * pq, item =>
         {
             int image = item / g.C, channel = item % g.C;
@@ -163,7 +165,12 @@ public sealed partial class CpuBackend
                     for (int s = 0; s < g.S; s++)
                     {
                         long row = (channel * g.R + r) * g.S + s;
-                        Im2ColRow(plane, g, r, s, pcol + row * ld + image * pq);
+                        float* target = pcol + row * ld + image * pq;
+                        var window = windows[r * g.S + s];
+                        if (flat)
+                            Im2ColPlaneFlat(plane, g, r, s, window, target);
+                        else
+                            Im2ColRow(plane, g, r, s, window, target);
                     }
                 }
             }
@@ -175,9 +182,10 @@ public sealed partial class CpuBackend
     /// Inline loops, because the runs are short (Q is 7 to 28 here) and span calls would dominate. Stride-1 runs
     /// move 8 floats at a time.
     /// </remarks>
-    private static unsafe void Im2ColRow(float* plane, in Conv2dGeometry g, int r, int s, float* target)
+    private static unsafe void Im2ColRow(float* plane, in Conv2dGeometry g, int r, int s, TapWindow window,
+        float* target)
     {
-        var (qStart, qEnd) = ValidColumns(g, s);
+        var (qStart, qEnd) = (window.QStart, window.QEnd);
         for (int p = 0; p < g.P; p++)
         {
             float* line = target + p * g.Q;
@@ -207,6 +215,97 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <summary>
+    /// Returns whether a tap's P×Q block is the input plane shifted by a constant offset: stride 1 with W = Q, so
+    /// that input and output rows have the same length. This holds for the "same" padding of 3×3 and 7×7 convs.
+    /// </summary>
+    private static bool HasEqualRowStrides(in Conv2dGeometry g) => g.StrideH == 1 && g.StrideW == 1 && g.W == g.Q;
+
+    /// <summary>Output rows [PStart, PEnd) and columns [QStart, QEnd) at which one kernel tap reads inside the input.</summary>
+    private readonly record struct TapWindow(int PStart, int PEnd, int QStart, int QEnd);
+
+    /// <summary>
+    /// Returns the window of every tap at index r·S + s, so that the loops over planes do no division.
+    /// </summary>
+    private static TapWindow[] TapWindows(in Conv2dGeometry g)
+    {
+        var windows = new TapWindow[g.R * g.S];
+        for (int r = 0; r < g.R; r++)
+        {
+            var (pStart, pEnd) = ValidRows(g, r);
+            for (int s = 0; s < g.S; s++)
+            {
+                var (qStart, qEnd) = ValidColumns(g, s);
+                windows[r * g.S + s] = new TapWindow(pStart, pEnd, qStart, qEnd);
+            }
+        }
+        return windows;
+    }
+
+    /// <summary>Returns the output rows p whose input row p·StrideH − PadH + r is in [0, H).</summary>
+    private static (int Start, int End) ValidRows(in Conv2dGeometry g, int r)
+    {
+        int start = Math.Max(0, (g.PadH - r + g.StrideH - 1) / g.StrideH);
+        int end = Math.Clamp((g.H + g.PadH - r + g.StrideH - 1) / g.StrideH, start, g.P);
+        return (Math.Min(start, g.P), end);
+    }
+
+    /// <summary>
+    /// Fills the im2col row of tap (r, s) for one plane when <see cref="HasEqualRowStrides"/> holds. Output index
+    /// i = p·Q + q then reads input index i + offset, so the valid rows are one contiguous copy. That copy also
+    /// writes the padding columns with values of the neighbouring input row, which are zeroed after it.
+    /// </summary>
+    private static unsafe void Im2ColPlaneFlat(float* plane, in Conv2dGeometry g, int r, int s, TapWindow window,
+        float* target)
+    {
+        var (pStart, pEnd, qStart, qEnd) = window;
+        int q = g.Q;
+        if (pStart == pEnd || qStart == qEnd)
+        {
+            new Span<float>(target, g.P * q).Clear();
+            return;
+        }
+        new Span<float>(target, pStart * q).Clear();
+        new Span<float>(target + pEnd * q, (g.P - pEnd) * q).Clear();
+        int first = pStart * q + qStart, end = (pEnd - 1) * q + qEnd;
+        int offset = (r - g.PadH) * g.W + (s - g.PadW);
+        new ReadOnlySpan<float>(plane + first + offset, end - first).CopyTo(new Span<float>(target + first, end - first));
+        ClearPaddingColumns(target, g, pStart, pEnd, qStart, qEnd);
+    }
+
+    /// <summary>
+    /// Adds the im2col row of tap (r, s) into a dInput plane when <see cref="HasEqualRowStrides"/> holds, as one
+    /// contiguous add over the valid rows. The padding columns of the row are zeroed first, because that add also
+    /// reaches them and they belong to no input position. Each input value gets the same sums in the same order
+    /// as in <see cref="Col2ImRow"/>, plus zeros.
+    /// </summary>
+    private static unsafe void Col2ImPlaneFlat(float* source, in Conv2dGeometry g, int r, int s, TapWindow window,
+        float* plane)
+    {
+        var (pStart, pEnd, qStart, qEnd) = window;
+        if (pStart == pEnd || qStart == qEnd)
+            return;
+        ClearPaddingColumns(source, g, pStart, pEnd, qStart, qEnd);
+        int first = pStart * g.Q + qStart, end = (pEnd - 1) * g.Q + qEnd;
+        int offset = (r - g.PadH) * g.W + (s - g.PadW);
+        var target = new Span<float>(plane + first + offset, end - first);
+        TensorPrimitives.Add(target, new ReadOnlySpan<float>(source + first, end - first), target);
+    }
+
+    /// <summary>Zeroes the columns outside [qStart, qEnd) of rows pStart .. pEnd of a P×Q block.</summary>
+    private static unsafe void ClearPaddingColumns(float* block, in Conv2dGeometry g, int pStart, int pEnd, int qStart,
+        int qEnd)
+    {
+        for (int p = pStart; p < pEnd; p++)
+        {
+            float* line = block + p * g.Q;
+            for (int q = 0; q < qStart; q++)
+                line[q] = 0f;
+            for (int q = qEnd; q < g.Q; q++)
+                line[q] = 0f;
+        }
+    }
+
     /// <summary>Returns the output columns q whose input column q·StrideW − PadW + s is in [0, W).</summary>
     private static (int Start, int End) ValidColumns(in Conv2dGeometry g, int s)
     {
@@ -219,6 +318,8 @@ public sealed partial class CpuBackend
     private unsafe void Col2Im(float[] col, float[] dx, Conv2dGeometry g, int n0, int count)
     {
         int pq = g.P * g.Q, ld = count * pq;
+        var windows = TapWindows(g);
+        bool flat = HasEqualRowStrides(g);
         ForItems(count * g.C, (long)g.R * g.S * pq, item =>
         {
             int image = item / g.C, channel = item % g.C;
@@ -231,16 +332,22 @@ public sealed partial class CpuBackend
                     for (int s = 0; s < g.S; s++)
                     {
                         long row = (channel * g.R + r) * g.S + s;
-                        Col2ImRow(pcol + row * ld + image * pq, g, r, s, plane);
+                        float* source = pcol + row * ld + image * pq;
+                        var window = windows[r * g.S + s];
+                        if (flat)
+                            Col2ImPlaneFlat(source, g, r, s, window, plane);
+                        else
+                            Col2ImRow(source, g, r, s, window, plane);
                     }
                 }
             }
         });
     }
 
-    private static unsafe void Col2ImRow(float* source, in Conv2dGeometry g, int r, int s, float* plane)
+    private static unsafe void Col2ImRow(float* source, in Conv2dGeometry g, int r, int s, TapWindow window,
+        float* plane)
     {
-        var (qStart, qEnd) = ValidColumns(g, s);
+        var (qStart, qEnd) = (window.QStart, window.QEnd);
         for (int p = 0; p < g.P; p++)
         {
             int ih = p * g.StrideH - g.PadH + r;

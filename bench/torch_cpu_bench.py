@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Times the alexnet-fm layer list in PyTorch on the CPU, the same way `fashioncuda bench` does.
+"""Times the engine's alexnet-fm or resnet-narrow in PyTorch on the CPU, the same way `fashioncuda bench` does.
 
 Prints one JSON object with train_images_per_second and infer_images_per_second. Uses Debian's
 python3-torch; pass --threads to match the engine (2 on the reference machine).
@@ -28,6 +28,39 @@ def alexnet_fm(width: int, hidden: int = 1024, classes: int = 10) -> nn.Module:
         nn.Linear(hidden, classes),
     )
     return nn.Sequential(features, nn.Flatten(), classifier)
+
+
+class BasicBlock(nn.Module):
+    """The engine's BasicBlock without CBAM: two 3×3 convs with batch norm, and a 1×1 projection shortcut
+    when the stride or the channel count changes."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.residual = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False), nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False), nn.BatchNorm2d(out_channels),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, 0, bias=False), nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        return torch.relu(self.residual(x) + self.shortcut(x))
+
+
+def resnet_narrow(width: int, classes: int = 10) -> nn.Module:
+    """Return the engine's resnet-narrow: 3×3 stem, stages width, 2·width, 4·width of three blocks, average pool."""
+    layers = [nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    channels = width
+    for stage, out_channels in enumerate([width, 2 * width, 4 * width]):
+        for block in range(3):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(BasicBlock(channels, out_channels, stride))
+            channels = out_channels
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, classes)]
+    return nn.Sequential(*layers)
 
 
 def make_steps(model: nn.Module, optimizer, images, labels):
@@ -62,6 +95,7 @@ def measure(step, warmup: int, steps: int, batch: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", choices=["alexnet-fm", "resnet-narrow"], default="alexnet-fm")
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--steps", type=int, default=10)
@@ -71,7 +105,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(7)
-    model = alexnet_fm(args.width)
+    model = alexnet_fm(args.width) if args.model == "alexnet-fm" else resnet_narrow(args.width)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(args.batch, 1, 28, 28)
     labels = torch.randint(0, 10, (args.batch,))
@@ -81,7 +115,7 @@ def main() -> None:
     model.eval()
     infer_rate = measure(infer_step, args.warmup, args.steps, args.batch)
     print(json.dumps({
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "width": args.width,
+        "torch": torch.__version__, "threads": torch.get_num_threads(), "model": args.model, "width": args.width,
         "batch": args.batch, "train_images_per_second": round(train_rate, 2),
         "infer_images_per_second": round(infer_rate, 2),
     }))
