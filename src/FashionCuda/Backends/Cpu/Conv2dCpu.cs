@@ -21,6 +21,12 @@ public sealed partial class CpuBackend
     private float[] columns = [];
     private float[] staging = [];
 
+    // Tables of the conv in progress that uses the implicit im2col (see Im2ColOperand.FillTables): R·S·P·Q masks,
+    // and C·R·S tap offsets and mask starts.
+    private uint[] tapMasks = [];
+    private long[] tapOffsets = [];
+    private int[] tapMaskStarts = [];
+
     public unsafe void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
     {
         ValidateConv(input, weight, output, geometry);
@@ -31,15 +37,20 @@ public sealed partial class CpuBackend
         int group = ImagesPerGroup(g);
         float[] x = Array(input), wt = Array(weight), y = Array(output);
         float[]? b = bias is null ? null : Array(bias);
-        EnsureConvBuffers(crs, g.K, group * pq);
+        bool implicitColumns = UsesImplicitIm2Col(g);
+        EnsureConvBuffers(crs, g.K, group * pq, implicitColumns ? g : null);
         fixed (float* px = x, pw = wt, py = y, pcol = columns, pstage = staging)
+        fixed (uint* pmask = tapMasks)
+        fixed (long* poffset = tapOffsets)
+        fixed (int* pstart = tapMaskStarts)
         {
             for (int n0 = 0; n0 < g.N; n0 += group)
             {
                 int images = Math.Min(group, g.N - n0);
                 int ld = images * pq;
+                var operand = implicitColumns ? InputColumns(px, pmask, poffset, pstart, g, n0, images) : default;
                 float* col = IsPointwise(g) && images == 1 ? px + (long)n0 * g.C * g.H * g.W : pcol;
-                if (col == pcol)
+                if (col == pcol && !implicitColumns)
                     Im2Col(x, g, n0, images, columns);
                 if (images == 1)
                 {
@@ -47,11 +58,18 @@ public sealed partial class CpuBackend
                     float* target = py + (long)n0 * g.K * pq;
                     if (b is not null)
                         FillRows(target, g.K, pq, b);
-                    gemm.Multiply(false, false, g.K, pq, crs, 1f, pw, crs, col, ld, b is null ? 0f : 1f, target, pq);
+                    float beta = b is null ? 0f : 1f;
+                    if (implicitColumns)
+                        gemm.MultiplyIm2Col(false, g.K, 1f, pw, crs, operand, beta, target, pq);
+                    else
+                        gemm.Multiply(false, false, g.K, pq, crs, 1f, pw, crs, col, ld, beta, target, pq);
                 }
                 else
                 {
-                    gemm.Multiply(false, false, g.K, ld, crs, 1f, pw, crs, col, ld, 0f, pstage, ld);
+                    if (implicitColumns)
+                        gemm.MultiplyIm2Col(false, g.K, 1f, pw, crs, operand, 0f, pstage, ld);
+                    else
+                        gemm.Multiply(false, false, g.K, ld, crs, 1f, pw, crs, col, ld, 0f, pstage, ld);
                     ScatterGroup(staging, y, b, g.K, pq, n0, images);
                 }
             }
@@ -80,8 +98,12 @@ public sealed partial class CpuBackend
         float[] x = Array(input), wt = Array(weight);
         float[] dw = gradWeight is null ? [] : Array(gradWeight);
         float[] dx = gradInput is null ? [] : Array(gradInput);
-        EnsureConvBuffers(crs, g.K, group * pq);
+        bool implicitColumns = gradWeight is not null && UsesImplicitIm2Col(g);
+        EnsureConvBuffers(crs, g.K, group * pq, implicitColumns ? g : null);
         fixed (float* px = x, pw = wt, pdy = dy, pdw = dw, pdx = dx, pcol = columns, pstage = staging)
+        fixed (uint* pmask = tapMasks)
+        fixed (long* poffset = tapOffsets)
+        fixed (int* pstart = tapMaskStarts)
         {
             for (int n0 = 0; n0 < g.N; n0 += group)
             {
@@ -94,7 +116,12 @@ public sealed partial class CpuBackend
                     dyGroup = pstage;
                 }
                 bool direct = IsPointwise(g) && images == 1;
-                if (gradWeight is not null)
+                if (implicitColumns)
+                {
+                    var operand = InputColumns(px, pmask, poffset, pstart, g, n0, images);
+                    gemm.MultiplyIm2Col(true, g.K, 1f, dyGroup, ld, operand, n0 == 0 ? 0f : 1f, pdw, crs);
+                }
+                else if (gradWeight is not null)
                 {
                     float* col = direct ? px + (long)n0 * g.C * g.H * g.W : pcol;
                     if (!direct)
@@ -132,7 +159,11 @@ public sealed partial class CpuBackend
         return (g.N + groups - 1) / groups;
     }
 
-    private void EnsureConvBuffers(int crs, int k, int groupColumns)
+    /// <summary>
+    /// Makes the columns and staging buffers large enough for a group, and fills the tap masks when
+    /// <paramref name="maskGeometry"/> is given.
+    /// </summary>
+    private void EnsureConvBuffers(int crs, int k, int groupColumns, Conv2dGeometry? maskGeometry)
     {
         long columnFloats = (long)crs * groupColumns;
         long stagingFloats = (long)k * groupColumns;
@@ -140,7 +171,31 @@ public sealed partial class CpuBackend
             columns = GrowScratch(columns, columnFloats);
         if (staging.Length < stagingFloats)
             staging = GrowScratch(staging, stagingFloats);
+        if (maskGeometry is { } g)
+        {
+            int maskLength = g.R * g.S * g.P * g.Q, rows = g.C * g.R * g.S;
+            if (tapMasks.Length < maskLength)
+                tapMasks = new uint[maskLength];
+            if (tapOffsets.Length < rows)
+            {
+                tapOffsets = new long[rows];
+                tapMaskStarts = new int[rows];
+            }
+            Im2ColOperand.FillTables(g, tapMasks.AsSpan(0, maskLength), tapOffsets.AsSpan(0, rows),
+                tapMaskStarts.AsSpan(0, rows));
+        }
     }
+
+    /// <summary>
+    /// Returns whether the GEMM reads the conv's im2col matrix straight from the input (see
+    /// <see cref="Im2ColOperand"/>), which saves writing and reading back the columns buffer. 1×1 convs keep their
+    /// own path.
+    /// </summary>
+    private static bool UsesImplicitIm2Col(in Conv2dGeometry g) => HasEqualRowStrides(g) && !IsPointwise(g);
+
+    private static unsafe Im2ColOperand InputColumns(float* input, uint* masks, long* tapOffsets, int* tapMaskStarts,
+        in Conv2dGeometry g, int n0, int images) =>
+        new(input, (long)g.N * g.C * g.H * g.W, masks, tapOffsets, tapMaskStarts, g, n0, images);
 
     private static unsafe void FillRows(float* target, int rows, int length, float[] values)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -106,16 +107,25 @@ internal sealed unsafe partial class Gemm : IDisposable
             ScaleC(m, n, beta, c, ldc);
             return;
         }
-        int tilesM = (m + Mr - 1) / Mr;
-        int tilesN = (n + Nr - 1) / Nr;
+        Run(new Call(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false, 0));
+    }
+
+    /// <summary>Splits C into one part per thread along M or N and runs the parts of <paramref name="call"/>.</summary>
+    private void Run(in Call call)
+    {
+        int tilesM = (call.M + Mr - 1) / Mr;
+        int tilesN = (call.N + Nr - 1) / Nr;
         bool splitN = tilesN >= tilesM;
         int tiles = splitN ? tilesN : tilesM;
-        long macs = (long)m * n * k;
+        long macs = (long)call.M * call.N * call.K;
         int parts = macs < MinParallelMacs ? 1 : Math.Min(pool.ThreadCount, tiles);
         lock (callGate)
         {
-            current = new Call(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, splitN,
-                (tiles + parts - 1) / parts);
+            current = new Call(call.TransposeA, call.TransposeB, call.M, call.N, call.K, call.Alpha, call.A, call.Lda,
+                call.B, call.Ldb, call.Beta, call.C, call.Ldc, splitN, (tiles + parts - 1) / parts)
+            {
+                Im2Col = call.Im2Col,
+            };
             if (parts == 1)
                 RunPart(0);
             else
@@ -216,7 +226,10 @@ internal sealed unsafe partial class Gemm : IDisposable
                 int kc = Math.Min(Kc, call.K - pc);
                 // Only the first depth block applies beta; the later ones add to what it wrote.
                 float beta = pc == 0 ? call.Beta : 1f;
-                PackB<TKernel>(in call, pc, jc, kc, nc, bPack);
+                if (call.Im2Col.IsSet)
+                    PackIm2Col<TKernel>(in call, pc, jc, kc, nc, bPack);
+                else
+                    PackB<TKernel>(in call, pc, jc, kc, nc, bPack);
                 for (int ic = m0; ic < m1; ic += Mc)
                 {
                     int mc = Math.Min(Mc, m1 - ic);
@@ -404,6 +417,18 @@ internal sealed unsafe partial class Gemm : IDisposable
         var r5 = Avx.LoadVector256(source + 5L * sourceStride);
         var r6 = Avx.LoadVector256(source + 6L * sourceStride);
         var r7 = Avx.LoadVector256(source + 7L * sourceStride);
+        StoreTransposed(r0, r1, r2, r3, r4, r5, r6, r7, target, targetStride);
+    }
+
+    /// <summary>
+    /// Writes the transpose of the 8×8 block whose rows are <paramref name="r0"/> .. <paramref name="r7"/>: row j
+    /// of the result, element i of every input row, goes to target + j·targetStride. Needs AVX.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreTransposed(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2,
+        Vector256<float> r3, Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        float* target, int targetStride)
+    {
         // pass 1: interleave row pairs, so t0 contains (a00 a10 a01 a11 | a04 a14 a05 a15)
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
@@ -461,6 +486,9 @@ internal sealed unsafe partial class Gemm : IDisposable
         public readonly int Ldc = ldc;
         public readonly bool SplitN = splitN;
         public readonly int TilesPerPart = tilesPerPart;
+
+        /// <summary>When set, op(B) is this implicit im2col matrix and B, Ldb are unused.</summary>
+        public Im2ColOperand Im2Col { get; init; }
     }
 
     /// <summary>One thread's packing buffers, 64-byte aligned native memory allocated once.</summary>

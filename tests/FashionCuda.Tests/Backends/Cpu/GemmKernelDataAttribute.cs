@@ -32,3 +32,16 @@ internal sealed class GemmKernelShapesAttribute(GemmKernel kernel) : GemmKernelD
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) =>
         GemmTests.Shapes.Select(shape => new object[] { Kernel.ToString(), shape.M, shape.N, shape.K });
 }
+
+/// <summary>
+/// One row per conv geometry of <see cref="Im2ColOperandTests.Geometries"/>: (kernel name, N, C, H, W, K, R = S,
+/// PadH, PadW).
+/// </summary>
+internal sealed class GemmKernelConvsAttribute(GemmKernel kernel) : GemmKernelDataAttribute(kernel)
+{
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) =>
+        Im2ColOperandTests.Geometries.Select(shape => new object[]
+        {
+            Kernel.ToString(), shape.N, shape.C, shape.H, shape.W, shape.K, shape.Size, shape.PadH, shape.PadW,
+        });
+}
