@@ -29,6 +29,12 @@ public static partial class BackendComparisons
         // Stride 1 with a non-square kernel and unequal padding, none vertically.
         new("conv2d-asymmetric", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(3, 5, 8, 7, 6, 5, 3, 1, 1, 0, 2))),
         new("conv2d-7x7", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(2, 6, 7, 7, 9, 7, 7, 1, 1, 3, 3))),
+        // Stride 1 with W = Q and C ≥ K, where the fast path computes dInput as a conv of dOutput with the flipped
+        // kernel: a 5×3 kernel with no vertical padding (P = H − 4), and a 7×7 kernel.
+        new("conv2d-dinput-as-conv", SumAtol, SumRtol,
+            p => Conv(p, new Conv2dGeometry(3, 9, 8, 7, 6, 5, 3, 1, 1, 0, 1))),
+        new("conv2d-7x7-dinput-as-conv", SumAtol, SumRtol,
+            p => Conv(p, new Conv2dGeometry(2, 9, 7, 7, 6, 7, 7, 1, 1, 3, 3))),
         new("conv2d-random", SumAtol, SumRtol, p => Conv(p, RandomConv(p.Rng))),
         new("linear", SumAtol, SumRtol, p => Linear(p, 1, 7, 5)),
         new("linear-blocked", SumAtol, SumRtol, p => Linear(p, 33, 300, 70)),
