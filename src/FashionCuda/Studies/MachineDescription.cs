@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Runtime.InteropServices;
 
 namespace FashionCuda.Studies;
@@ -29,4 +30,12 @@ public static class MachineDescription
         return $"{processor}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, " +
                $".NET {Environment.Version}";
     }
+
+    /// <summary>
+    /// Returns the engine's informational version: the project version and, when it was built from a git
+    /// checkout, "+" and the commit, e.g. "1.0.0+5e2529d…".
+    /// </summary>
+    public static string EngineVersion() =>
+        typeof(MachineDescription).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion ?? "unknown";
 }

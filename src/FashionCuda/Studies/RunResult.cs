@@ -81,6 +81,12 @@ public sealed record RunResult
     /// </summary>
     public string? Command { get; init; }
 
+    /// <summary>
+    /// The engine build that trained the run, from <see cref="MachineDescription.EngineVersion"/>, e.g.
+    /// "1.0.0+5e2529d…"; null in older results.json files. Training speed depends on it.
+    /// </summary>
+    public string? Engine { get; init; }
+
     /// <summary>The resolved training config, as <see cref="TrainConfig.ToJson"/> writes it.</summary>
     public required JsonObject Config { get; init; }
 

@@ -152,8 +152,10 @@ public static class StudyReport
         text.AppendLine($"- command: {commands.Describe("command")}");
         var data = new NumberedValues(runs, r => r.Data, context.DataSource);
         var machines = new NumberedValues(runs, r => r.Hardware, context.Hardware);
+        var engines = new NumberedValues(runs, r => r.Engine, UnrecordedEngine);
         text.AppendLine($"- data: {data.Describe("source")}");
         text.AppendLine($"- hardware: {machines.Describe("machine")}");
+        text.AppendLine($"- engine: {engines.Describe("build")}");
         text.AppendLine(DescribeImages(runs));
         text.AppendLine();
         if (context.MissingRuns.Count > 0)
@@ -176,10 +178,10 @@ public static class StudyReport
                 text.AppendLine();
             }
         }
-        AppendArmTable(text, arms, machines, data);
+        AppendArmTable(text, arms, machines, engines, data);
         AppendFindings(text, study, arms);
         AppendPlots(text, context);
-        AppendRunTable(text, arms, machines, data);
+        AppendRunTable(text, arms, machines, engines, data);
         return text.ToString();
     }
 
@@ -210,11 +212,11 @@ public static class StudyReport
         (run.TrainImages, run.ValidationImages, run.TestImages, run.Epochs);
 
     /// <summary>
-    /// Writes one row per arm. A † after the seconds per epoch marks an arm whose runs span machines or devices,
-    /// and a ‡ after the test accuracy one whose runs read different data sources.
+    /// Writes one row per arm. A † after the seconds per epoch marks an arm whose runs span machines, engine builds
+    /// or devices, and a ‡ after the test accuracy one whose runs read different data sources.
     /// </summary>
     private static void AppendArmTable(StringBuilder text, IReadOnlyList<ArmSummary> arms, NumberedValues machines,
-        NumberedValues data)
+        NumberedValues engines, NumberedValues data)
     {
         bool validation = arms.All(a => a.Runs.All(r => r.SelectedByValidation));
         text.AppendLine("## Results");
@@ -236,7 +238,8 @@ public static class StudyReport
                 ? string.Join(", ", arm.Runs.Select(r => r.SelectedEpoch.ToString(CultureInfo.InvariantCulture)))
                 : "–";
             var devices = arm.Runs.Select(r => r.Device).Distinct().ToList();
-            bool timingMixed = devices.Count > 1 || arm.Runs.Select(machines.NumberOf).Distinct().Count() > 1;
+            bool timingMixed = devices.Count > 1 || arm.Runs.Select(machines.NumberOf).Distinct().Count() > 1 ||
+                               arm.Runs.Select(engines.NumberOf).Distinct().Count() > 1;
             bool dataMixed = arm.Runs.Select(data.NumberOf).Distinct().Count() > 1;
             anyTimingMixed |= timingMixed;
             anyDataMixed |= dataMixed;
@@ -253,9 +256,16 @@ public static class StudyReport
             text.AppendLine("The runs were made on more than one machine (see hardware above), so seconds per epoch " +
                             "compare arms only where the Runs table shows the same machine and device.");
         }
+        if (engines.Mixed)
+        {
+            text.AppendLine("The runs were made with more than one engine build (see engine above), and a faster " +
+                            "build lowers seconds per epoch, so compare them only between runs of one build (the " +
+                            "Runs table gives each run's). Builds compute the same ops but may round sums differently, " +
+                            "so a rerun with another build need not repeat a run's figures exactly.");
+        }
         if (anyTimingMixed)
-            text.AppendLine("† This arm's runs span machines or devices, so its seconds per epoch average over " +
-                            "them.");
+            text.AppendLine("† This arm's runs span machines, engine builds or devices, so its seconds per epoch " +
+                            "average over them.");
         if (anyDataMixed)
         {
             text.AppendLine("‡ This arm's runs read their images from more than one data source (see data above); " +
@@ -418,11 +428,11 @@ public static class StudyReport
 
     /// <summary>
     /// Writes one row per run. Columns for epochs and image counts appear when runs differ in them, columns for
-    /// timing, device and machine when runs span machines or devices, and a data source column when runs read
-    /// different data.
+    /// timing, device, machine and engine build when runs span machines, builds or devices, and a data source
+    /// column when runs read different data.
     /// </summary>
     private static void AppendRunTable(StringBuilder text, IReadOnlyList<ArmSummary> arms, NumberedValues machines,
-        NumberedValues data)
+        NumberedValues engines, NumberedValues data)
     {
         var runs = arms.SelectMany(a => a.Runs).ToList();
         var columns = new List<(string Title, bool Numeric, Func<RunResult, string> Cell)>
@@ -441,12 +451,14 @@ public static class StudyReport
             r => r.ValidationAccuracy is { } v ? Invariant($"{v:F4}") : "–"));
         columns.Add(("test accuracy", true, r => Invariant($"{r.TestAccuracy:F4}")));
         columns.Add(("last-epoch test accuracy", true, r => Invariant($"{r.FinalTestAccuracy:F4}")));
-        if (machines.Mixed || runs.Select(r => r.Device).Distinct().Count() > 1)
+        if (machines.Mixed || engines.Mixed || runs.Select(r => r.Device).Distinct().Count() > 1)
         {
             columns.Add(("seconds per epoch", true, r => Invariant($"{r.SecondsPerEpoch:F1}")));
             columns.Add(("device", false, r => r.Device));
             if (machines.Mixed)
                 columns.Add(("machine", true, r => Invariant($"{machines.NumberOf(r)}")));
+            if (engines.Mixed)
+                columns.Add(("engine build", true, r => Invariant($"{engines.NumberOf(r)}")));
         }
         if (data.Mixed)
             columns.Add(("data source", true, r => Invariant($"{data.NumberOf(r)}")));
@@ -459,6 +471,9 @@ public static class StudyReport
         foreach (var run in runs)
             text.AppendLine($"| {string.Join(" | ", columns.Select(c => c.Cell(run)))} |");
     }
+
+    /// <summary>The engine of runs whose results.json predates the record of the engine build.</summary>
+    private const string UnrecordedEngine = "not recorded in results.json (runs made before builds were recorded)";
 
     private static string Invariant(FormattableString value) => value.ToString(CultureInfo.InvariantCulture);
 

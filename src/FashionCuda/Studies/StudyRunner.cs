@@ -59,6 +59,9 @@ public sealed class StudyRunner
     /// <summary>The machine recorded in each trained run's results.json; <see cref="MachineDescription.Current"/> by default.</summary>
     public string Hardware { get; init; } = MachineDescription.Current();
 
+    /// <summary>The engine build recorded in each trained run's results.json; <see cref="MachineDescription.EngineVersion"/> by default.</summary>
+    public string Engine { get; init; } = MachineDescription.EngineVersion();
+
     /// <summary>The command line recorded in each trained run's results.json; null records none.</summary>
     public string? Command { get; init; }
 
@@ -237,6 +240,7 @@ public sealed class StudyRunner
             Seed = run.Seed,
             Device = backend.Name,
             Hardware = Hardware,
+            Engine = Engine,
             Command = Command,
             Data = data.Description,
             DataFingerprint = trainer.DataFingerprint,

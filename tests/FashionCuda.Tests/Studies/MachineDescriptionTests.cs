@@ -14,4 +14,12 @@ public class MachineDescriptionTests
                 line => line.StartsWith("model name", StringComparison.Ordinal)) is { } model)
             Assert.StartsWith(model[(model.IndexOf(':') + 1)..].Trim(), description);
     }
+
+    [Fact]
+    public void EngineVersion_StartsWithAssemblyVersion()
+    {
+        string version = MachineDescription.EngineVersion();
+        var assembly = typeof(MachineDescription).Assembly.GetName().Version!;
+        Assert.StartsWith($"{assembly.Major}.{assembly.Minor}.{assembly.Build}", version);
+    }
 }

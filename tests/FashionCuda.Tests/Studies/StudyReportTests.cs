@@ -142,6 +142,42 @@ public class StudyReportTests
     }
 
     [Fact]
+    public void Markdown_MixedEngineBuildsMarkTiming()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+        [
+            Result("base", 1, 0.9) with { Engine = "1.0.0+aaa" },
+            Result("base", 2, 0.91),
+            Result("far", 1, 0.95) with { Engine = "1.0.0+aaa" },
+        ]);
+
+        string report = Markdown(study, arms);
+
+        Assert.Contains("- engine: build 1: 1.0.0+aaa (2 runs); build 2: not recorded in results.json (runs made " +
+                        "before builds were recorded) (1 run)", report);
+        Assert.Contains("The runs were made with more than one engine build", report);
+        Assert.Contains("| engine build |", report);
+        // base spans two builds, so its seconds per epoch carry the mark; far does not.
+        Assert.Matches(@"\| base \| 2 \|[^\n]*\d †", report);
+        Assert.DoesNotMatch(@"\| far \| 1 \|[^\n]*†", report);
+    }
+
+    [Fact]
+    public void Markdown_OneEngineBuildNamesItOnce()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study,
+            [Result("base", 1, 0.9) with { Engine = "1.0.0+aaa" }, Result("far", 1, 0.95) with { Engine = "1.0.0+aaa" }]);
+
+        string report = Markdown(study, arms);
+
+        Assert.Contains("- engine: 1.0.0+aaa\n", report.ReplaceLineEndings("\n"));
+        Assert.DoesNotContain("more than one engine build", report);
+        Assert.DoesNotContain("| engine build |", report);
+    }
+
+    [Fact]
     public void Markdown_OneFinishedArmOfSeveral()
     {
         var study = Study();
@@ -268,7 +304,7 @@ public class StudyReportTests
         Assert.Contains("| close | 1 | 0.9040 | 3 | 12,345 | 2.5 M | 4.0 | cpu |", report);
         Assert.Contains("| far | 2 | 0.9500 ± 0.0000 | 3, 3 | 12,345 | 2.5 M | 8.5 † | cpu |", report);
         Assert.Contains("so seconds per epoch compare arms only where the Runs table shows the same machine", report);
-        Assert.Contains("† This arm's runs span machines or devices", report);
+        Assert.Contains("† This arm's runs span machines, engine builds or devices", report);
         Assert.Contains("| last-epoch test accuracy | seconds per epoch | device | machine | folder |", report);
         Assert.Contains("| far | 2 | 3 | 0.9500 | 0.9500 | 0.9500 | 4.5 | cpu | 2 | `far/seed-2` |", report);
         Assert.DoesNotContain("‡", report);

@@ -198,10 +198,10 @@ public sealed class StudyRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Run_RecordsCommandInResults()
+    public void Run_RecordsCommandAndEngine()
     {
         var runner = new StudyRunner(Study(epochs: 1), quick: false, directory, new CpuBackend(), RandomImages(64, 1),
-            RandomImages(30, 2)) { Command = "fashioncuda study tiny.json" };
+            RandomImages(30, 2)) { Command = "fashioncuda study tiny.json", Engine = "9.9.9+test" };
 
         var results = runner.Run();
 
@@ -209,6 +209,7 @@ public sealed class StudyRunnerTests : IDisposable
         var status = RunResult.Inspect(Path.Combine(directory, "a", "seed-1"), runner.Runs[0]);
         Assert.Equal(RunState.Finished, status.State);
         Assert.Equal("fashioncuda study tiny.json", status.Result!.Command);
+        Assert.Equal("9.9.9+test", status.Result.Engine);
     }
 
     [Fact]
