@@ -35,6 +35,11 @@ public static partial class BackendComparisons
             p => Conv(p, new Conv2dGeometry(3, 9, 8, 7, 6, 5, 3, 1, 1, 0, 1))),
         new("conv2d-7x7-dinput-as-conv", SumAtol, SumRtol,
             p => Conv(p, new Conv2dGeometry(2, 9, 7, 7, 6, 7, 7, 1, 1, 3, 3))),
+        // A kernel taller than the input row plus its padding on one side, so some taps read only padding at
+        // every output row: stride 1 with W = Q, and stride 2 along W.
+        new("conv2d-short-map", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(1, 1, 1, 8, 2, 5, 5, 1, 1, 2, 2))),
+        new("conv2d-short-map-strided", SumAtol, SumRtol,
+            p => Conv(p, new Conv2dGeometry(2, 2, 1, 8, 3, 5, 5, 1, 2, 2, 2))),
         new("conv2d-random", SumAtol, SumRtol, p => Conv(p, RandomConv(p.Rng))),
         new("linear", SumAtol, SumRtol, p => Linear(p, 1, 7, 5)),
         new("linear-blocked", SumAtol, SumRtol, p => Linear(p, 33, 300, 70)),

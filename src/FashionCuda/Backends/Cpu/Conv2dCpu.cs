@@ -11,6 +11,9 @@ namespace FashionCuda.Backends.Cpu;
 //   forward:      staging = weight (K, C·R·S) · columns, then scattered to output (N, K, P, Q)
 //   dWeight:      dWeight += staging · columnsᵀ over all groups
 //   dInput:       columns = weightᵀ · staging, then col2im into dInput (N, C, H, W)
+// Stride-1 convs with W = Q ("same" padding) never write the columns for the forward pass and dWeight: the GEMM
+// packs them straight from the input (Im2ColOperand). Their dInput is a forward conv of dOutput when C ≥ K
+// (ConvolveTransposed), else it goes through columns and col2im as above.
 public sealed partial class CpuBackend
 {
     // Cap on the columns buffer (4 MiB), which bounds the group size g. Im2col writes a group's columns and the
@@ -24,11 +27,11 @@ public sealed partial class CpuBackend
     // Tables of the conv in progress that uses the implicit im2col (see Im2ColOperand.FillTables): R·S·P·Q masks,
     // and C·R·S tap offsets and mask starts.
     private uint[] tapMasks = [];
+    private long[] tapOffsets = [];
+    private int[] tapMaskStarts = [];
 
     // weight′ (C, K, R, S) of the dInput conv, see ConvolveTransposed.
     private float[] flippedWeight = [];
-    private long[] tapOffsets = [];
-    private int[] tapMaskStarts = [];
 
     public unsafe void Conv2dForward(Tensor input, Tensor weight, Tensor? bias, Tensor output, Conv2dGeometry geometry)
     {
@@ -44,7 +47,7 @@ public sealed partial class CpuBackend
         int pq = g.P * g.Q, crs = g.C * g.R * g.S;
         int group = ImagesPerGroup(g);
         bool implicitColumns = UsesImplicitIm2Col(g);
-        EnsureConvBuffers(crs, g.K, group * pq, implicitColumns ? g : null);
+        EnsureConvBuffers(implicitColumns ? 0 : crs, g.K, group * pq, implicitColumns ? g : null);
         fixed (float* px = x, pw = wt, py = y, pcol = columns, pstage = staging)
         fixed (uint* pmask = tapMasks)
         fixed (long* poffset = tapOffsets)
@@ -106,14 +109,16 @@ public sealed partial class CpuBackend
         float[] dx = gradInput is null ? [] : Array(gradInput);
         if (gradInput is not null && HasTransposedConv(g))
         {
-            // dInput as a forward conv of dOutput (below), so the columns buffer and col2im are not needed.
+            // dInput as a forward conv of dOutput (below), which needs neither the columns nor col2im.
             ConvolveTransposed(dy, wt, dx, g);
             gradInput = null;
             if (gradWeight is null)
                 return;
         }
         bool implicitColumns = gradWeight is not null && UsesImplicitIm2Col(g);
-        EnsureConvBuffers(crs, g.K, group * pq, implicitColumns ? g : null);
+        // The columns are needed for col2im, and for dWeight unless the GEMM reads them from the input.
+        bool needColumns = gradInput is not null || !implicitColumns;
+        EnsureConvBuffers(needColumns ? crs : 0, g.K, group * pq, implicitColumns ? g : null);
         fixed (float* px = x, pw = wt, pdy = dy, pdw = dw, pdx = dx, pcol = columns, pstage = staging)
         fixed (uint* pmask = tapMasks)
         fixed (long* poffset = tapOffsets)
@@ -174,12 +179,13 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// Makes the columns and staging buffers large enough for a group, and fills the tap masks when
-    /// <paramref name="maskGeometry"/> is given.
+    /// Makes the columns buffer (<paramref name="columnRows"/> rows, 0 when the conv needs none) and the staging
+    /// buffer large enough for a group, and fills the implicit im2col tables when <paramref name="maskGeometry"/>
+    /// is given. All of them count as scratch memory.
     /// </summary>
-    private void EnsureConvBuffers(int crs, int k, int groupColumns, Conv2dGeometry? maskGeometry)
+    private void EnsureConvBuffers(int columnRows, int k, int groupColumns, Conv2dGeometry? maskGeometry)
     {
-        long columnFloats = (long)crs * groupColumns;
+        long columnFloats = (long)columnRows * groupColumns;
         long stagingFloats = (long)k * groupColumns;
         if (columns.Length < columnFloats)
             columns = GrowScratch(columns, columnFloats);
@@ -189,15 +195,25 @@ public sealed partial class CpuBackend
         {
             int maskLength = g.R * g.S * g.P * g.Q, rows = g.C * g.R * g.S;
             if (tapMasks.Length < maskLength)
-                tapMasks = new uint[maskLength];
+                tapMasks = GrowTable(tapMasks, maskLength);
             if (tapOffsets.Length < rows)
             {
-                tapOffsets = new long[rows];
-                tapMaskStarts = new int[rows];
+                tapOffsets = GrowTable(tapOffsets, rows);
+                tapMaskStarts = GrowTable(tapMaskStarts, rows);
             }
             Im2ColOperand.FillTables(g, tapMasks.AsSpan(0, maskLength), tapOffsets.AsSpan(0, rows),
                 tapMaskStarts.AsSpan(0, rows));
         }
+    }
+
+    /// <summary>Replaces a kept table with a longer one and moves its scratch count along, as GrowScratch does.</summary>
+    private unsafe T[] GrowTable<T>(T[] old, int length)
+        where T : unmanaged
+    {
+        buffers.RemoveScratch((long)sizeof(T) * old.Length);
+        var table = new T[length];
+        buffers.AddScratch((long)sizeof(T) * table.Length);
+        return table;
     }
 
     /// <summary>
@@ -256,7 +272,6 @@ public sealed partial class CpuBackend
     {
         int pq = g.P * g.Q, ld = count * pq;
         var windows = TapWindows(g);
-        bool flat = HasEqualRowStrides(g);
         ForItems(count * g.C, (long)g.R * g.S * pq, item =>
         {
             int image = item / g.C, channel = item % g.C;
@@ -269,11 +284,7 @@ public sealed partial class CpuBackend
                     {
                         long row = (channel * g.R + r) * g.S + s;
                         float* target = pcol + row * ld + image * pq;
-                        var window = windows[r * g.S + s];
-                        if (flat)
-                            Im2ColPlaneFlat(plane, g, r, s, window, target);
-                        else
-                            Im2ColRow(plane, g, r, s, window, target);
+                        Im2ColRow(plane, g, r, s, windows[r * g.S + s], target);
                     }
                 }
             }
@@ -348,32 +359,10 @@ public sealed partial class CpuBackend
     /// <summary>Returns the output rows p whose input row p·StrideH − PadH + r is in [0, H).</summary>
     private static (int Start, int End) ValidRows(in Conv2dGeometry g, int r)
     {
-        int start = Math.Max(0, (g.PadH - r + g.StrideH - 1) / g.StrideH);
+        // start exceeds P when the tap reads only padding at every output row (R > H + PadH + 1 is possible).
+        int start = Math.Min(Math.Max(0, (g.PadH - r + g.StrideH - 1) / g.StrideH), g.P);
         int end = Math.Clamp((g.H + g.PadH - r + g.StrideH - 1) / g.StrideH, start, g.P);
-        return (Math.Min(start, g.P), end);
-    }
-
-    /// <summary>
-    /// Fills the im2col row of tap (r, s) for one plane when <see cref="HasEqualRowStrides"/> holds. Output index
-    /// i = p·Q + q then reads input index i + offset, so the valid rows are one contiguous copy. That copy also
-    /// writes the padding columns with values of the neighbouring input row, which are zeroed after it.
-    /// </summary>
-    private static unsafe void Im2ColPlaneFlat(float* plane, in Conv2dGeometry g, int r, int s, TapWindow window,
-        float* target)
-    {
-        var (pStart, pEnd, qStart, qEnd) = window;
-        int q = g.Q;
-        if (pStart == pEnd || qStart == qEnd)
-        {
-            new Span<float>(target, g.P * q).Clear();
-            return;
-        }
-        new Span<float>(target, pStart * q).Clear();
-        new Span<float>(target + pEnd * q, (g.P - pEnd) * q).Clear();
-        int first = pStart * q + qStart, end = (pEnd - 1) * q + qEnd;
-        int offset = (r - g.PadH) * g.W + (s - g.PadW);
-        new ReadOnlySpan<float>(plane + first + offset, end - first).CopyTo(new Span<float>(target + first, end - first));
-        ClearPaddingColumns(target, g, pStart, pEnd, qStart, qEnd);
+        return (start, end);
     }
 
     /// <summary>
@@ -412,9 +401,9 @@ public sealed partial class CpuBackend
     /// <summary>Returns the output columns q whose input column q·StrideW − PadW + s is in [0, W).</summary>
     private static (int Start, int End) ValidColumns(in Conv2dGeometry g, int s)
     {
-        int start = Math.Max(0, (g.PadW - s + g.StrideW - 1) / g.StrideW);
+        int start = Math.Min(Math.Max(0, (g.PadW - s + g.StrideW - 1) / g.StrideW), g.Q);
         int end = Math.Clamp((g.W + g.PadW - s + g.StrideW - 1) / g.StrideW, start, g.Q);
-        return (Math.Min(start, g.Q), end);
+        return (start, end);
     }
 
     /// <summary>Sums the column gradients of images n0 .. n0+count back into their dInput planes.</summary>

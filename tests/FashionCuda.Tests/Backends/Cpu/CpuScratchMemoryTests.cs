@@ -25,11 +25,12 @@ public sealed class CpuScratchMemoryTests : IDisposable
     [Fact]
     public void ConvBuffersCountInPeak()
     {
-        // 3×3 taps over 3 channels (C·R·S = 27) at 10×10 outputs. Four images fit in one group (27·400 floats is
-        // far below the 16 MiB cap on the columns buffer), so columns hold 27 × 400 and staging 5 × 400 floats.
-        var geometry = new Conv2dGeometry(N: 4, C: 3, H: 10, W: 10, K: 5, R: 3, S: 3, StrideH: 1, StrideW: 1,
+        // 3×3 taps over 3 channels (C·R·S = 27) at stride 2, so 5×5 outputs and im2col through the columns buffer.
+        // Four images fit in one group (27·100 floats is far below the 4 MiB cap), so columns hold 27 × 100 and
+        // staging 5 × 100 floats.
+        var geometry = new Conv2dGeometry(N: 4, C: 3, H: 10, W: 10, K: 5, R: 3, S: 3, StrideH: 2, StrideW: 2,
             PadH: 1, PadW: 1);
-        const long expectedScratch = 4L * (27 * 400 + 5 * 400);
+        const long expectedScratch = 4L * (27 * 100 + 5 * 100);
         using var input = Tensor.Full(backend, geometry.InputShape, 0.5f);
         using var weight = Tensor.Full(backend, geometry.WeightShape, 0.25f);
         using var output = Tensor.Empty(backend, geometry.OutputShape);
@@ -45,6 +46,24 @@ public sealed class CpuScratchMemoryTests : IDisposable
 
         // The buffers are kept, so a second call with the same shapes adds nothing.
         backend.Conv2dForward(input, weight, null, output, geometry);
+        Assert.Equal(scratchBefore + expectedScratch, backend.ScratchBytesInUse);
+    }
+
+    [Fact]
+    public void ImplicitIm2ColTablesCountInPeak()
+    {
+        // Stride 1 with W = Q: the GEMM reads im2col from the input, so there is no columns buffer, only staging
+        // (5 × 400 floats) and the tables: 3·3 masks of 100 outputs, and 27 tap offsets (long) and mask starts.
+        var geometry = new Conv2dGeometry(N: 4, C: 3, H: 10, W: 10, K: 5, R: 3, S: 3, StrideH: 1, StrideW: 1,
+            PadH: 1, PadW: 1);
+        const long expectedScratch = 4L * 5 * 400 + 4L * 9 * 100 + 8L * 27 + 4L * 27;
+        using var input = Tensor.Full(backend, geometry.InputShape, 0.5f);
+        using var weight = Tensor.Full(backend, geometry.WeightShape, 0.25f);
+        using var output = Tensor.Empty(backend, geometry.OutputShape);
+        long scratchBefore = backend.ScratchBytesInUse;
+
+        backend.Conv2dForward(input, weight, null, output, geometry);
+
         Assert.Equal(scratchBefore + expectedScratch, backend.ScratchBytesInUse);
     }
 

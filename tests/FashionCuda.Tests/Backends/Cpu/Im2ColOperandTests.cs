@@ -8,15 +8,15 @@ namespace FashionCuda.Tests.Backends.Cpu;
 /// The GEMM that reads im2col straight from the input, against a product with the im2col matrix written out by
 /// its definition. Inputs and weights are small integers, so every sum is exact and the results must be equal.
 /// </summary>
-public sealed unsafe class Im2ColOperandTests : IDisposable
+public sealed unsafe partial class Im2ColOperandTests : IDisposable
 {
     private readonly WorkerPool pool = new(2);
 
     public void Dispose() => pool.Dispose();
 
     /// <summary>
-    /// Stride-1 geometries with W = Q. P·Q is not a multiple of any tile width, so column slivers and 8-position
-    /// blocks cross from one image to the next. One has unequal padding with padding 0 on one axis, one a 7×7
+    /// Stride-1 geometries with W = Q. Their P·Q (49, 27, 100, 196) are not multiples of 8 or 16, so 8-position
+    /// blocks and the column slivers of the AVX kernels cross from one image to the next. One has unequal padding with padding 0 on one axis, one a 7×7
     /// kernel.
     /// </summary>
     internal static readonly (int N, int C, int H, int W, int K, int Size, int PadH, int PadW)[] Geometries =
@@ -108,18 +108,60 @@ public sealed unsafe class Im2ColOperandTests : IDisposable
         Assert.All(output, value => Assert.False(float.IsNaN(value)));
     }
 
+    [Fact]
+    public void ReadsStayInsideInput()
+    {
+        // The input sits right after one inaccessible page and right before another, so a vector load that
+        // reached outside it would crash the test process instead of reading a neighbour's memory.
+        if (!OperatingSystem.IsLinux())
+            return;
+        using var gemm = new Gemm(pool);
+        foreach (var (n, c, h, w, k, size, padH, padW) in Geometries)
+        {
+            var g = new Conv2dGeometry(n, c, h, w, k, size, size, 1, 1, padH, padW);
+            int length = n * c * h * w, rows = c * size * size, columns = n * g.P * g.Q;
+            var values = SmallIntegers(new Random(13), length);
+            var expectedForward = Product(SmallIntegers(new Random(14), k * rows), k, rows,
+                ExplicitColumns(values, g, 0, n), columns);
+            foreach (bool atStart in new[] { true, false })
+            {
+                using var guarded = new GuardedFloats(length, atStart);
+                values.CopyTo(new Span<float>(guarded.Pointer, length));
+                var weight = SmallIntegers(new Random(14), k * rows);
+                var forward = new float[k * columns];
+                var gradient = new float[k * rows];
+                var gradOutput = SmallIntegers(new Random(15), k * columns);
+                WithOperand(guarded.Pointer, length, g, 0, n, operand =>
+                {
+                    fixed (float* pw = weight, pf = forward, pdy = gradOutput, pg = gradient)
+                    {
+                        gemm.MultiplyIm2Col(false, k, 1f, pw, rows, operand, 0f, pf, columns);
+                        gemm.MultiplyIm2Col(true, k, 1f, pdy, columns, operand, 0f, pg, rows);
+                    }
+                });
+                Assert.Equal(expectedForward, forward);
+            }
+        }
+    }
+
     private static void WithOperand(float[] input, Conv2dGeometry g, int first, int images,
+        Action<Im2ColOperand> use)
+    {
+        fixed (float* px = input)
+            WithOperand(px, input.Length, g, first, images, use);
+    }
+
+    private static void WithOperand(float* input, int length, Conv2dGeometry g, int first, int images,
         Action<Im2ColOperand> use)
     {
         var masks = new uint[g.R * g.S * g.P * g.Q];
         var offsets = new long[g.C * g.R * g.S];
         var maskStarts = new int[g.C * g.R * g.S];
         Im2ColOperand.FillTables(g, masks, offsets, maskStarts);
-        fixed (float* px = input)
         fixed (uint* pm = masks)
         fixed (long* po = offsets)
         fixed (int* ps = maskStarts)
-            use(new Im2ColOperand(px, input.Length, pm, po, ps, g, first, images));
+            use(new Im2ColOperand(input, length, pm, po, ps, g, first, images));
     }
 
     /// <summary>Writes im2col by its definition: row (c, r, s), column (image, p, q), zero in the padding.</summary>
@@ -173,5 +215,43 @@ public sealed unsafe class Im2ColOperandTests : IDisposable
         for (int i = 0; i < count; i++)
             values[i] = rng.Next(-3, 4);
         return values;
+    }
+
+    /// <summary>
+    /// Floats placed against an inaccessible page (Linux mmap and mprotect): the page right before the first
+    /// float, or the one right after the last.
+    /// </summary>
+    private sealed partial class GuardedFloats : IDisposable
+    {
+        private const int ProtNone = 0, ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20;
+        private readonly nint region;
+        private readonly nuint regionBytes;
+
+        public GuardedFloats(int count, bool guardBefore)
+        {
+            nuint page = (nuint)Environment.SystemPageSize;
+            nuint dataBytes = ((nuint)count * sizeof(float) + page - 1) / page * page;
+            regionBytes = dataBytes + 2 * page;
+            region = Mmap(0, regionBytes, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+            if (region == -1)
+                throw new InvalidOperationException("mmap failed.");
+            if (Mprotect(region, page, ProtNone) != 0 || Mprotect(region + (nint)(page + dataBytes), page, ProtNone) != 0)
+                throw new InvalidOperationException("mprotect failed.");
+            nint start = guardBefore ? region + (nint)page : region + (nint)(page + dataBytes) - count * sizeof(float);
+            Pointer = (float*)start;
+        }
+
+        public float* Pointer { get; }
+
+        public void Dispose() => Munmap(region, regionBytes);
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "mmap")]
+        private static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, nint offset);
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "mprotect")]
+        private static partial int Mprotect(nint address, nuint length, int protection);
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "munmap")]
+        private static partial int Munmap(nint address, nuint length);
     }
 }
