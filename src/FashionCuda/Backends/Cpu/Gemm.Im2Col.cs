@@ -33,14 +33,9 @@ internal readonly unsafe struct Im2ColOperand
         TapMasks = tapMasks;
         FirstImage = firstImage;
         Images = images;
-        C = geometry.C;
-        HW = geometry.H * geometry.W;
-        W = geometry.W;
-        R = geometry.R;
-        S = geometry.S;
-        PadH = geometry.PadH;
-        PadW = geometry.PadW;
+        ImageFloats = geometry.C * geometry.H * geometry.W;
         PQ = geometry.P * geometry.Q;
+        Rows = geometry.C * geometry.R * geometry.S;
     }
 
     public float* Input { get; }
@@ -59,24 +54,14 @@ internal readonly unsafe struct Im2ColOperand
 
     public int Images { get; }
 
-    public int C { get; }
+    /// <summary>Floats of one input image: C·H·W.</summary>
+    public int ImageFloats { get; }
 
-    public int HW { get; }
-
-    public int W { get; }
-
-    public int R { get; }
-
-    public int S { get; }
-
-    public int PadH { get; }
-
-    public int PadW { get; }
-
+    /// <summary>Output positions of one image: P·Q.</summary>
     public int PQ { get; }
 
     /// <summary>Rows of the matrix: C·R·S.</summary>
-    public int Rows => C * R * S;
+    public int Rows { get; }
 
     /// <summary>Columns of the matrix: images·P·Q.</summary>
     public int Columns => Images * PQ;
@@ -121,7 +106,7 @@ internal readonly unsafe struct Im2ColOperand
     }
 
     /// <summary>Returns the offset of image <paramref name="image"/> of the group from the start of the input.</summary>
-    public long ImageOffset(int image) => (long)(FirstImage + image) * C * HW;
+    public long ImageOffset(int image) => (long)(FirstImage + image) * ImageFloats;
 
     /// <summary>
     /// Writes the image offset and the position within the image of columns start .. start+count, without a
