@@ -234,8 +234,8 @@ public static class StudyCommand
         "and train them again.";
 
     /// <summary>
-    /// Returns a sentence that tells the user to add or drop --quick, or null. It is given when some run of the
-    /// study, planned the other way, is finished in the folder.
+    /// Returns advice to add or drop --quick, or null. The advice is returned when some run of the study, planned
+    /// the other way, is finished in the folder.
     /// </summary>
     private static string? QuickHint(StudyDefinition study, StudyOptions options, string directory)
     {
