@@ -64,7 +64,15 @@ static __device__ inline double fc_shfl_down_double(double v, int offset)
 }
 #endif
 
-static __device__ inline float fc_fmax(float a, float b) { return a > b ? a : b; }
+// The larger of two floats; a NaN in either gives NaN, as the CPU paths' max does.
+static __device__ inline float fc_fmax(float a, float b) { return (a > b || a != a) ? a : b; }
+
+// Whether value replaces best as a running maximum, the rule of the reference (PoolingReference.IsNewMax): a
+// strictly larger value does, so the first of equal maxima stays, and so does a NaN after a number.
+static __device__ inline bool fc_is_new_max(float value, float best)
+{
+    return value > best || (value != value && best == best);
+}
 
 // First index of the global thread in a 1-D grid, and the grid-stride, both 64-bit.
 static __device__ inline long long fc_thread_index()
@@ -123,11 +131,16 @@ static __device__ double fc_block_sum_double(double v)
     return warp_sums[0];
 }
 
-// Keeps the larger value; on a tie, the smaller index (the first maximum in row-major order).
+// Keeps the candidate that a scan in index order by fc_is_new_max would end on. A NaN beats a number, and a larger
+// value a smaller one. Between two NaNs or two equal values, the smaller index wins.
 static __device__ inline void fc_argmax_merge(float& value, long long& index, float other_value,
                                                        long long other_index)
 {
-    if (other_index >= 0 && (index < 0 || other_value > value || (other_value == value && other_index < index)))
+    bool value_nan = value != value, other_nan = other_value != other_value;
+    bool other_first = value_nan != other_nan ? other_nan
+                       : (value_nan || other_value == value) ? other_index < index
+                       : other_value > value;
+    if (other_index >= 0 && (index < 0 || other_first))
     {
         value = other_value;
         index = other_index;

@@ -30,7 +30,7 @@ static __device__ int window_argmax(const float* plane, pool_shape s, int p, int
             if (iw < 0 || iw >= s.width)
                 continue;
             int index = ih * s.width + iw;
-            if (best < 0 || plane[index] > best_value)
+            if (best < 0 || fc_is_new_max(plane[index], best_value))
             {
                 best = index;
                 best_value = plane[index];

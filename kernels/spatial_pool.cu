@@ -56,7 +56,7 @@ extern "C" __global__ void channel_max_backward_kernel(const float* input, const
         for (int c = 1; c < channels; c++)
         {
             float value = input[base + c * plane];
-            if (value > best)
+            if (fc_is_new_max(value, best))
             {
                 best = value;
                 best_channel = c;

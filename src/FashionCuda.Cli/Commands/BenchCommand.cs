@@ -5,6 +5,7 @@ using System.Text.Json;
 using FashionCuda.Autograd;
 using FashionCuda.Models;
 using FashionCuda.Optim;
+using FashionCuda.Studies;
 using FashionCuda.Tensors;
 using FashionCuda.Training;
 
@@ -18,16 +19,24 @@ public static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model")
+        var model = new Option<string?>("--model")
         {
-            Description = "Model to time: " + string.Join(", ", ModelConfig.Names) + ".",
-            DefaultValueFactory = _ => "alexnet-fm",
+            Description = "Model to time: " + string.Join(", ", ModelConfig.Names) + " (default alexnet-fm).",
+        };
+        var config = new Option<string?>("--config")
+        {
+            Description = "Time the model of a training config or study file instead of --model, e.g. with CBAM " +
+                          "or batch norm; its batch_size is the default batch.",
+        };
+        var arm = new Option<string?>("--arm")
+        {
+            Description = "With a study file as --config: the arm whose model to time (default the baseline).",
         };
         var width = new Option<int?>("--width")
         {
             Description = "AlexNet-FM width w or ResNet base width (default 64, 16 for resnet-narrow).",
         };
-        var batch = new Option<int>("--batch") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+        var batch = new Option<int?>("--batch") { Description = "Batch size (default 128)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup")
         {
@@ -43,23 +52,71 @@ public static class BenchCommand
         var device = Common.DeviceOption();
         var command = new Command("bench", "Measure training and inference images per second.")
         {
-            model, width, batch, steps, warmup, json, device, layers, onnx,
+            model, width, config, arm, batch, steps, warmup, json, device, layers, onnx,
         };
-        command.SetAction(parsed => Common.Run(() => Execute(parsed.GetValue(model)!, parsed.GetValue(width),
-            parsed.GetValue(batch), parsed.GetValue(steps), parsed.GetValue(warmup), parsed.GetValue(json),
-            parsed.GetValue(device)!, parsed.GetValue(layers), parsed.GetValue(onnx))));
+        command.SetAction(parsed => Common.Run(() =>
+        {
+            var (modelConfig, batchSize) = ChooseModel(parsed.GetValue(model), parsed.GetValue(width),
+                parsed.GetValue(config), parsed.GetValue(arm));
+            return Execute(modelConfig, parsed.GetValue(batch) ?? batchSize, parsed.GetValue(steps),
+                parsed.GetValue(warmup), parsed.GetValue(json), parsed.GetValue(device)!, parsed.GetValue(layers),
+                parsed.GetValue(onnx));
+        }));
         return command;
     }
 
-    private static int Execute(string modelName, int? requestedWidth, int batch, int steps, int warmup, bool json,
-        string device, bool layers, bool onnx)
+    /// <summary>
+    /// The model to time and its default batch size: from <c>--model</c> and <c>--width</c>, or from a training
+    /// config or one arm of a study file. A photo-folder config keeps its image size and channels, so the
+    /// synthetic batches have the shape its training batches have.
+    /// </summary>
+    private static (ModelConfig Model, int BatchSize) ChooseModel(string? modelName, int? requestedWidth,
+        string? configPath, string? armName)
     {
-        if (!ModelConfig.Names.Contains(modelName))
-            throw new UserException(
-                $"--model {modelName}: unknown model; use one of {string.Join(", ", ModelConfig.Names)}.");
-        int width = requestedWidth ?? ModelConfig.DefaultWidth(modelName);
-        if (width is < 1 or > ModelConfig.MaxWidth)
-            throw new UserException($"--width {width}: use a width from 1 to {ModelConfig.MaxWidth}.");
+        if (configPath is null)
+        {
+            if (armName is not null)
+                throw new UserException($"--arm {armName}: an arm belongs to a study; pass the study file with " +
+                                        "--config as well.");
+            modelName ??= "alexnet-fm";
+            if (!ModelConfig.Names.Contains(modelName))
+                throw new UserException(
+                    $"--model {modelName}: unknown model; use one of {string.Join(", ", ModelConfig.Names)}.");
+            int width = requestedWidth ?? ModelConfig.DefaultWidth(modelName);
+            if (width is < 1 or > ModelConfig.MaxWidth)
+                throw new UserException($"--width {width}: use a width from 1 to {ModelConfig.MaxWidth}.");
+            return (new ModelConfig { Name = modelName, Width = width }, 128);
+        }
+        if (modelName is not null || requestedWidth is not null)
+            throw new UserException($"--config {configPath} with --model or --width: the config names the model; " +
+                                    "drop --model and --width, or drop --config.");
+        var train = LoadConfig(configPath, armName);
+        var data = train.Data;
+        var model = data.IsFolder ? train.Model with { InputChannels = data.Channels, InputSize = data.Size }
+            : train.Model with { InputChannels = 1, InputSize = 28, Classes = 10 };
+        return (model, train.BatchSize);
+    }
+
+    private static TrainConfig LoadConfig(string path, string? armName)
+    {
+        if (!StudyDefinition.IsStudyFile(path))
+        {
+            if (armName is not null)
+                throw new UserException($"--arm {armName}: '{path}' is a training config, not a study file with " +
+                                        "arms; drop --arm.");
+            return TrainConfig.Load(path);
+        }
+        var study = StudyDefinition.Load(path);
+        string name = armName ?? study.Baseline;
+        if (study.Arms.All(a => a.Name != name))
+            throw new UserException($"--arm {name}: study {study.Name} has no such arm; its arms are " +
+                                    $"{string.Join(", ", study.Arms.Select(a => a.Name))}.");
+        return study.Plan(quick: false).First(run => run.Arm.Name == name).Config;
+    }
+
+    private static int Execute(ModelConfig modelConfig, int batch, int steps, int warmup, bool json, string device,
+        bool layers, bool onnx)
+    {
         if (batch < 2)
             throw new UserException($"--batch {batch}: use at least 2, because batch norm needs two images.");
         if (steps < 1)
@@ -70,25 +127,25 @@ public static class BenchCommand
             throw new UserException("--layers and --onnx: per-layer timing covers the engine only; run bench " +
                                     "--onnx and bench --layers separately.");
         var backend = Common.CreateBackend(device);
-        var config = new TrainConfig { Model = new ModelConfig { Name = modelName, Width = width } };
         var rng = new Rng(7);
-        var network = ModelFactory.Create(config, backend, rng);
+        var network = ModelFactory.Create(new TrainConfig { Model = modelConfig }, backend, rng);
         var optimizer = new Sgd(network.Parameters(), 0.01f, momentum: 0.9f);
-        var images = new float[batch * 28 * 28];
+        int[] shape = [batch, modelConfig.InputChannels, modelConfig.InputSize, modelConfig.InputSize];
+        var images = new float[shape.Aggregate(1, (a, b) => a * b)];
         var labels = new float[batch];
         for (int i = 0; i < images.Length; i++)
             images[i] = (float)rng.NextNormal();
         for (int i = 0; i < batch; i++)
-            labels[i] = rng.NextInt(10);
+            labels[i] = rng.NextInt(modelConfig.Classes);
+        string title = $"{modelConfig.Describe()}, batch {batch} on {backend.Name}";
         if (layers)
-            return BenchLayers.Print(network, images, labels, [batch, 1, 28, 28], warmup, steps, json,
-                $"{modelName} w={width} batch {batch} on {backend.Name}");
+            return BenchLayers.Print(network, images, labels, shape, warmup, steps, json, title);
 
         backend.ResetPeakMemory();
         double trainRate = Measure(warmup, steps, batch, () =>
         {
             using var scope = new TensorScope();
-            var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
+            var input = Tensor.FromArray(backend, images, shape);
             var target = Tensor.FromArray(backend, labels, [batch]);
             optimizer.ZeroGrad();
             var loss = F.SoftmaxCrossEntropy(network.Call(input), target);
@@ -102,20 +159,20 @@ public static class BenchCommand
         {
             using var noGrad = GradMode.NoGrad();
             using var scope = new TensorScope();
-            var input = Tensor.FromArray(backend, images, [batch, 1, 28, 28]);
+            var input = Tensor.FromArray(backend, images, shape);
             network.Call(input).ToArray();
         });
-        var onnxResult = onnx ? OnnxBench.Measure(network, images, [batch, 1, 28, 28], warmup, steps) : null;
+        var onnxResult = onnx ? OnnxBench.Measure(network, images, shape, warmup, steps) : null;
         if (json)
         {
-            var text = JsonSerializerText(modelName, width, batch, steps, backend.Name, trainRate, inferRate, peak,
+            var text = JsonSerializerText(modelConfig, batch, steps, backend.Name, trainRate, inferRate, peak,
                 onnxResult);
             Console.WriteLine(text);
         }
         else
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{modelName} w={width} batch {batch} on {backend.Name}, {Environment.ProcessorCount} threads, " +
+                $"{title}, {Environment.ProcessorCount} threads, " +
                 $"{steps} timed steps after {warmup} warm-up"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train  {trainRate,9:F1} images/s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"infer  {inferRate,9:F1} images/s"));
@@ -142,15 +199,16 @@ public static class BenchCommand
         return steps * batch / timer.Elapsed.TotalSeconds;
     }
 
-    private static string JsonSerializerText(string model, int width, int batch, int steps, string device,
+    private static string JsonSerializerText(ModelConfig model, int batch, int steps, string device,
         double trainRate, double inferRate, long peak, OnnxBench.Result? onnx)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("model", model);
-            writer.WriteNumber("width", width);
+            writer.WriteString("model", model.Name);
+            writer.WriteNumber("width", model.Width);
+            writer.WriteString("description", model.Describe());
             writer.WriteNumber("batch", batch);
             writer.WriteNumber("steps", steps);
             writer.WriteString("device", device);

@@ -47,6 +47,9 @@ public static partial class BackendComparisons
         new("max-pool2d-random", 0, 0, p => MaxPool(p, RandomPool(p.Rng))),
         // The 2×2 stride-2 window of AlexNet-FM, which the fast CPU path special-cases; odd sizes drop a row.
         new("max-pool2d-2x2", 0, 0, p => MaxPool(p, new Pool2dGeometry(3, 5, 7, 9, 2, 2, 2, 2, 0, 0))),
+        // Rows of 14 and 10 windows: vector steps of four windows, then scalar ones; the odd width leaves a column.
+        new("max-pool2d-2x2-wide", 0, 0, p => MaxPool(p, new Pool2dGeometry(2, 3, 28, 28, 2, 2, 2, 2, 0, 0))),
+        new("max-pool2d-2x2-odd-width", 0, 0, p => MaxPool(p, new Pool2dGeometry(1, 2, 6, 21, 2, 2, 2, 2, 0, 0))),
         new("avg-pool2d", 1e-6, 1e-5, p => AvgPool(p, new Pool2dGeometry(2, 3, 7, 9, 3, 3, 2, 2, 1, 1))),
         new("avg-pool2d-random", 1e-6, 1e-5, p => AvgPool(p, RandomPool(p.Rng))),
         new("avg-pool2d-2x2", 1e-6, 1e-5, p => AvgPool(p, new Pool2dGeometry(3, 5, 7, 9, 2, 2, 2, 2, 0, 0))),

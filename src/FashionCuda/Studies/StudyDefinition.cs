@@ -81,6 +81,25 @@ public sealed partial class StudyDefinition
     /// <summary>Folder that relative data paths are resolved against; null leaves them as written.</summary>
     public string? BaseDirectory { get; }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> contains a JSON object with an <c>arms</c> key, which tells a study file from a
+    /// training config. A file that is missing or not JSON is not a study file; loading it reports why.
+    /// </summary>
+    public static bool IsStudyFile(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var document = JsonDocument.Parse(stream);
+            return document.RootElement.ValueKind == JsonValueKind.Object &&
+                   document.RootElement.TryGetProperty("arms", out _);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Reads a study file; every problem is a <see cref="ConfigException"/> naming the file and JSON path.</summary>
     public static StudyDefinition Load(string path)
     {

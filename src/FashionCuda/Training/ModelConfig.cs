@@ -62,13 +62,13 @@ public sealed record ModelConfig
         return text;
     }
 
-    /// <summary>The default <see cref="Width"/> of each model: 64, except 16 for <c>resnet-narrow</c>.</summary>
     /// <summary>
     /// Largest accepted width. AlexNet-FM at 512 already has about 90 million conv weights, and a weight tensor
     /// must stay below 2^31 elements.
     /// </summary>
     public const int MaxWidth = 512;
 
+    /// <summary>The default <see cref="Width"/> of each model: 64, except 16 for <c>resnet-narrow</c>.</summary>
     public static int DefaultWidth(string name) => name == ResNetNarrow ? 16 : 64;
 
     public AlexNetFmOptions ToAlexNetFmOptions() => AlexNet with

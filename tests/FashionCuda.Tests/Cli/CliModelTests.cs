@@ -46,6 +46,59 @@ public sealed class CliModelTests : IDisposable
     }
 
     [Fact]
+    public void Bench_StudyArmTimesThatArmsLayers()
+    {
+        string study = Path.Combine(CliRunner.RepositoryRoot(), "studies", "study2-alexnet-cbam.json");
+        var result = CliRunner.Run(directory, "bench", "--config", study, "--arm", "every-conv-spatial", "--layers",
+            "--batch", "4", "--steps", "1", "--warmup", "0");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("CBAM spatial r=16 k=7", result.Output);
+        Assert.Contains("batch 4 on", result.Output);
+        Assert.Contains("SpatialAttention", result.Output);
+        Assert.Contains("BatchNorm2d", result.Output);
+        Assert.DoesNotContain("ChannelAttention", result.Output);
+    }
+
+    [Fact]
+    public void Bench_ConfigGivesModelAndDefaultBatch()
+    {
+        string config = Path.Combine(directory, "bench.json");
+        File.WriteAllText(config, """
+            { "model": { "name": "resnet-narrow", "width": 2, "cbam": { "mode": "channel" } },
+              "data": { "kind": "folder", "path": "photos", "channels": 3, "size": 12 }, "batch_size": 6 }
+            """);
+        var result = CliRunner.Run(directory, "bench", "--config", config, "--steps", "1", "--warmup", "0",
+            "--json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.Equal("resnet-narrow", json.RootElement.GetProperty("model").GetString());
+        Assert.Equal(2, json.RootElement.GetProperty("width").GetInt32());
+        Assert.Equal(6, json.RootElement.GetProperty("batch").GetInt32());
+        Assert.Contains("CBAM channel", json.RootElement.GetProperty("description").GetString());
+    }
+
+    [Theory]
+    [InlineData(new[] { "--arm", "nope", "--config", "study" },
+        "error: --arm nope: study study2-alexnet-cbam has no such arm; its arms are no-cbam, after-conv2, " +
+        "after-conv5, every-conv, every-conv-channel, every-conv-spatial.")]
+    [InlineData(new[] { "--arm", "no-cbam" },
+        "error: --arm no-cbam: an arm belongs to a study; pass the study file with --config as well.")]
+    [InlineData(new[] { "--config", "study", "--width", "8" },
+        "error: --config study with --model or --width: the config names the model; drop --model and --width, " +
+        "or drop --config.")]
+    [InlineData(new[] { "--config", "train", "--arm", "no-cbam" },
+        "error: --arm no-cbam: 'train' is a training config, not a study file with arms; drop --arm.")]
+    public void Bench_ConfigMistakesGiveOneLine(string[] options, string expected)
+    {
+        File.Copy(Path.Combine(CliRunner.RepositoryRoot(), "studies", "study2-alexnet-cbam.json"),
+            Path.Combine(directory, "study"));
+        File.WriteAllText(Path.Combine(directory, "train"), """{ "model": { "width": 2 } }""");
+        var result = CliRunner.Run(directory, ["bench", .. options, "--steps", "1", "--warmup", "0"]);
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Equal(expected, result.Error.TrimEnd());
+    }
+
+    [Fact]
     public void Summary_RejectsPlacementOnResNet()
     {
         string config = Path.Combine(directory, "bad.json");

@@ -65,13 +65,13 @@ public sealed partial class CpuBackend
             dx.AsSpan(offset, c * plane).Clear();
             for (int pixel = 0; pixel < plane; pixel++)
             {
-                // Strict comparison: the lowest channel among equal maxima receives the gradient.
+                // The lowest channel among equal maxima receives the gradient, or the first NaN (IsNewMax).
                 int best = 0;
                 float bestValue = x[offset + pixel];
                 for (int channel = 1; channel < c; channel++)
                 {
                     float value = x[offset + channel * plane + pixel];
-                    if (value > bestValue)
+                    if (IsNewMax(value, bestValue))
                     {
                         best = channel;
                         bestValue = value;
