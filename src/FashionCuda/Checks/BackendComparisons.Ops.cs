@@ -221,12 +221,12 @@ public static partial class BackendComparisons
         p.Compare("dInput", gradInput);
     }
 
-    private static void ChannelMax(Pair p)
+    private static void ChannelMax(Pair p, int[] shape)
     {
-        int[] shape = [2, 5, 7, 3];
+        int[] pooledShape = [shape[0], 1, shape[2], shape[3]];
         var input = p.Integers(shape, 3);
-        var gradOutput = p.Normal([2, 1, 7, 3]);
-        var output = p.Output(2, 1, 7, 3);
+        var gradOutput = p.Normal(pooledShape);
+        var output = p.Output(pooledShape);
         var gradInput = p.Output(shape);
         p.CandidateBackend.ChannelMaxForward(input.Candidate, output.Candidate);
         p.ReferenceBackend.ChannelMaxForward(input.Reference, output.Reference);

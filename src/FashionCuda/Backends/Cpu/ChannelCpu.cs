@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using Tensor = FashionCuda.Tensors.Tensor;
 
@@ -61,25 +62,77 @@ public sealed partial class CpuBackend
         float[] x = Array(input), dy = Array(gradOutput), dx = Array(gradInput);
         ForItems(n, (long)c * plane, image =>
         {
+            // Up to ChannelMaxRun pixels at a time. One pass over the channels finds each pixel's winning channel,
+            // and a second writes the gradient to it and zeros to the others. Both read contiguous runs of a plane.
+            Span<float> best = stackalloc float[ChannelMaxRun];
+            Span<int> winner = stackalloc int[ChannelMaxRun];
             int offset = image * c * plane;
-            dx.AsSpan(offset, c * plane).Clear();
-            for (int pixel = 0; pixel < plane; pixel++)
+            for (int start = 0; start < plane; start += ChannelMaxRun)
             {
-                // The lowest channel among equal maxima receives the gradient, or the first NaN (IsNewMax).
-                int best = 0;
-                float bestValue = x[offset + pixel];
+                int length = Math.Min(ChannelMaxRun, plane - start);
+                var runBest = best[..length];
+                var runWinner = winner[..length];
+                x.AsSpan(offset + start, length).CopyTo(runBest);
+                runWinner.Clear();
                 for (int channel = 1; channel < c; channel++)
-                {
-                    float value = x[offset + channel * plane + pixel];
-                    if (IsNewMax(value, bestValue))
-                    {
-                        best = channel;
-                        bestValue = value;
-                    }
-                }
-                dx[offset + best * plane + pixel] = dy[image * plane + pixel];
+                    TrackChannelMax(x.AsSpan(offset + channel * plane + start, length), channel, runBest, runWinner);
+                var grad = dy.AsSpan(image * plane + start, length);
+                for (int channel = 0; channel < c; channel++)
+                    ScatterToWinner(grad, runWinner, channel, dx.AsSpan(offset + channel * plane + start, length));
             }
         });
+    }
+
+    /// <summary>Pixels per pass of <see cref="ChannelMaxBackward"/>, small enough for two stack buffers.</summary>
+    private const int ChannelMaxRun = 256;
+
+    /// <summary>
+    /// Replaces <paramref name="best"/> and <paramref name="winner"/> where a value of <paramref name="channel"/>
+    /// is a new maximum by the rule of <see cref="IsNewMax(float, float)"/>, so the lowest channel among equal
+    /// maxima wins, or the first NaN.
+    /// </summary>
+    private static void TrackChannelMax(ReadOnlySpan<float> values, int channel, Span<float> best, Span<int> winner)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var channelVector = new Vector<int>(channel);
+            for (; i + Vector<float>.Count <= values.Length; i += Vector<float>.Count)
+            {
+                var value = new Vector<float>(values[i..]);
+                var current = new Vector<float>(best[i..]);
+                var replaces = Vector.GreaterThan(value, current) |
+                               Vector.AndNot(Vector.Equals(current, current), Vector.Equals(value, value));
+                Vector.ConditionalSelect(replaces, value, current).CopyTo(best[i..]);
+                Vector.ConditionalSelect(replaces, channelVector, new Vector<int>(winner[i..])).CopyTo(winner[i..]);
+            }
+        }
+        for (; i < values.Length; i++)
+        {
+            if (IsNewMax(values[i], best[i]))
+            {
+                best[i] = values[i];
+                winner[i] = channel;
+            }
+        }
+    }
+
+    /// <summary>Writes <paramref name="grad"/> where <paramref name="channel"/> won and 0 elsewhere.</summary>
+    private static void ScatterToWinner(ReadOnlySpan<float> grad, ReadOnlySpan<int> winner, int channel,
+        Span<float> target)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var channelVector = new Vector<int>(channel);
+            for (; i + Vector<float>.Count <= grad.Length; i += Vector<float>.Count)
+            {
+                var won = Vector.Equals(new Vector<int>(winner[i..]), channelVector);
+                Vector.ConditionalSelect(won, new Vector<float>(grad[i..]), Vector<float>.Zero).CopyTo(target[i..]);
+            }
+        }
+        for (; i < grad.Length; i++)
+            target[i] = winner[i] == channel ? grad[i] : 0f;
     }
 
     public void ConcatChannels(IReadOnlyList<Tensor> inputs, Tensor output)
