@@ -66,9 +66,9 @@ public static class BenchCommand
     }
 
     /// <summary>
-    /// The model to time and its default batch size: from <c>--model</c> and <c>--width</c>, or from a training
-    /// config or one arm of a study file. A photo-folder config keeps its image size and channels, so the
-    /// synthetic batches have the shape its training batches have.
+    /// Returns the model to time and its default batch size: from <c>--model</c> and <c>--width</c>, or from a
+    /// training config or one arm of a study file. A photo-folder config keeps its image size, channels and the
+    /// folder's class count, as <c>train</c> sets them, so the timed model is the one that trains.
     /// </summary>
     private static (ModelConfig Model, int BatchSize) ChooseModel(string? modelName, int? requestedWidth,
         string? configPath, string? armName)
@@ -87,14 +87,14 @@ public static class BenchCommand
                 throw new UserException($"--width {width}: use a width from 1 to {ModelConfig.MaxWidth}.");
             return (new ModelConfig { Name = modelName, Width = width }, 128);
         }
+        if (string.IsNullOrWhiteSpace(configPath))
+            throw new UserException($"--config '{configPath}': pass the path of a training config or study file, " +
+                                    "e.g. studies/quickstart.json.");
         if (modelName is not null || requestedWidth is not null)
             throw new UserException($"--config {configPath} with --model or --width: the config names the model; " +
                                     "drop --model and --width, or drop --config.");
-        var train = LoadConfig(configPath, armName);
-        var data = train.Data;
-        var model = data.IsFolder ? train.Model with { InputChannels = data.Channels, InputSize = data.Size }
-            : train.Model with { InputChannels = 1, InputSize = 28, Classes = 10 };
-        return (model, train.BatchSize);
+        var (train, _) = SummaryCommand.ForData(LoadConfig(configPath, armName));
+        return (train.Model, train.BatchSize);
     }
 
     private static TrainConfig LoadConfig(string path, string? armName)

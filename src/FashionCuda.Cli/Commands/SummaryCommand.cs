@@ -53,7 +53,7 @@ public static class SummaryCommand
     /// and a line naming their source. A photo folder's class count is read from its layout. When the folder
     /// cannot be read, the config's own count is kept and the line states that.
     /// </summary>
-    private static (TrainConfig Config, string Note) ForData(TrainConfig config)
+    internal static (TrainConfig Config, string Note) ForData(TrainConfig config)
     {
         var data = config.Data;
         if (!data.IsFolder)

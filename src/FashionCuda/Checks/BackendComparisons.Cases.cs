@@ -41,6 +41,11 @@ public static partial class BackendComparisons
         new("conv2d-short-map-strided", SumAtol, SumRtol,
             p => Conv(p, new Conv2dGeometry(2, 2, 1, 8, 3, 5, 5, 1, 2, 2, 2))),
         new("conv2d-random", SumAtol, SumRtol, p => Conv(p, RandomConv(p.Rng))),
+        // One output channel at stride 1, which the fast CPU path convolves directly: CBAM's spatial conv (2 → 1,
+        // 7×7, "same"), and a kernel with unequal sides, no row padding and more column padding than "same".
+        new("conv2d-single-output", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(3, 2, 9, 11, 1, 7, 7, 1, 1, 3, 3))),
+        new("conv2d-single-output-asymmetric", SumAtol, SumRtol,
+            p => Conv(p, new Conv2dGeometry(2, 3, 6, 8, 1, 5, 3, 1, 1, 0, 2))),
         new("linear", SumAtol, SumRtol, p => Linear(p, 1, 7, 5)),
         new("linear-blocked", SumAtol, SumRtol, p => Linear(p, 33, 300, 70)),
         new("max-pool2d", 0, 0, p => MaxPool(p, new Pool2dGeometry(1, 3, 7, 9, 3, 3, 2, 2, 1, 1))),

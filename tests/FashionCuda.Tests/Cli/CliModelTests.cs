@@ -77,6 +77,19 @@ public sealed class CliModelTests : IDisposable
         Assert.Contains("CBAM channel", json.RootElement.GetProperty("description").GetString());
     }
 
+    [Fact]
+    public void Bench_StudyWithCommentsKeepsArms()
+    {
+        string study = Path.Combine(directory, "commented.json");
+        File.WriteAllText(study, "// study 2, commented\n" +
+            File.ReadAllText(Path.Combine(CliRunner.RepositoryRoot(), "studies", "study2-alexnet-cbam.json")));
+        var result = CliRunner.Run(directory, "bench", "--config", study, "--arm", "after-conv5", "--batch", "4",
+            "--steps", "1", "--warmup", "0", "--json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var json = JsonDocument.Parse(result.Output);
+        Assert.Contains("after-conv5", json.RootElement.GetProperty("description").GetString());
+    }
+
     [Theory]
     [InlineData(new[] { "--arm", "nope", "--config", "study" },
         "error: --arm nope: study study2-alexnet-cbam has no such arm; its arms are no-cbam, after-conv2, " +
@@ -86,6 +99,8 @@ public sealed class CliModelTests : IDisposable
     [InlineData(new[] { "--config", "study", "--width", "8" },
         "error: --config study with --model or --width: the config names the model; drop --model and --width, " +
         "or drop --config.")]
+    [InlineData(new[] { "--config", "" },
+        "error: --config '': pass the path of a training config or study file, e.g. studies/quickstart.json.")]
     [InlineData(new[] { "--config", "train", "--arm", "no-cbam" },
         "error: --arm no-cbam: 'train' is a training config, not a study file with arms; drop --arm.")]
     public void Bench_ConfigMistakesGiveOneLine(string[] options, string expected)

@@ -13,7 +13,8 @@ namespace FashionCuda.Backends.Cpu;
 //   dInput:       columns = weightᵀ · staging, then col2im into dInput (N, C, H, W)
 // Stride-1 convs with W = Q ("same" padding) never write the columns for the forward pass and dWeight: the GEMM
 // packs them straight from the input (Im2ColOperand). Their dInput is a forward conv of dOutput when C ≥ K
-// (ConvolveTransposed), else it goes through columns and col2im as above.
+// (ConvolveTransposed), else it goes through columns and col2im as above. Stride-1 convs with one output channel
+// skip the GEMM (Conv2dCpu.SingleOutput.cs).
 public sealed partial class CpuBackend
 {
     // Cap on the columns buffer (4 MiB), which bounds the group size g. Im2col writes a group's columns and the
@@ -44,6 +45,11 @@ public sealed partial class CpuBackend
     /// <summary>The forward pass on arrays: output = conv(input, weight) + bias, shapes as in the file header.</summary>
     private unsafe void Convolve(float[] x, float[] wt, float[]? b, float[] y, Conv2dGeometry g)
     {
+        if (IsSingleOutputConv(g))
+        {
+            ConvolveSingleOutput(x, wt, b, y, g);
+            return;
+        }
         int pq = g.P * g.Q, crs = g.C * g.R * g.S;
         int group = ImagesPerGroup(g);
         bool implicitColumns = UsesImplicitIm2Col(g);
@@ -107,6 +113,11 @@ public sealed partial class CpuBackend
         float[] x = Array(input), wt = Array(weight);
         float[] dw = gradWeight is null ? [] : Array(gradWeight);
         float[] dx = gradInput is null ? [] : Array(gradInput);
+        if (IsSingleOutputConv(g))
+        {
+            SingleOutputBackward(x, wt, dy, dx, dw, g);
+            return;
+        }
         if (gradInput is not null && HasTransposedConv(g))
         {
             // dInput as a forward conv of dOutput (below), which needs neither the columns nor col2im.

@@ -167,7 +167,7 @@ public sealed partial class CpuBackend
         return (Sse.Shuffle(low, high, 0b10_00_10_00), Sse.Shuffle(low, high, 0b11_01_11_01));
     }
 
-    /// <summary>The 2×2, stride-2, unpadded window of every AlexNet-FM pool, which takes a vector path.</summary>
+    /// <summary>The 2×2, stride-2, unpadded window of every AlexNet-FM pool, which takes a vector path on x86.</summary>
     private static bool IsTwoByTwo(in Pool2dGeometry g) =>
         g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0;
 
