@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using FashionCuda.Cli.Commands;
 
 namespace FashionCuda.Cli;
@@ -29,10 +30,32 @@ public static class Program
         if (parsed.Errors.Count > 0)
         {
             foreach (var error in parsed.Errors)
-                Console.Error.WriteLine($"error: {error.Message}");
+                Console.Error.WriteLine($"error: {Reword(error.Message)}");
             Console.Error.WriteLine("Run 'fashioncuda --help' or 'fashioncuda COMMAND --help' for usage.");
             return ExitCodes.UsageError;
         }
         return parsed.Invoke();
+    }
+
+    private static readonly Regex TypeError = new(
+        @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.$");
+
+    /// <summary>
+    /// Returns the parser's message with a .NET type name, such as System.Nullable`1[System.Int32], replaced by
+    /// what the option takes. Other messages are returned unchanged.
+    /// </summary>
+    internal static string Reword(string message)
+    {
+        var match = TypeError.Match(message);
+        if (!match.Success)
+            return message;
+        string type = match.Groups["type"].Value;
+        string expected = type.Contains("Int", StringComparison.Ordinal)
+            ? "a whole number"
+            : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal)
+                ? "a number"
+                : "a value of another kind";
+        string option = match.Groups["option"].Value;
+        return $"{option} {match.Groups["value"].Value}: {option} takes {expected}.";
     }
 }

@@ -56,9 +56,9 @@ public static class BenchCommand
         };
         command.SetAction(parsed => Common.Run(() =>
         {
-            var (modelConfig, batchSize) = ChooseModel(parsed.GetValue(model), parsed.GetValue(width),
+            var (modelConfig, batchSize, studyArm) = ChooseModel(parsed.GetValue(model), parsed.GetValue(width),
                 parsed.GetValue(config), parsed.GetValue(arm));
-            return Execute(modelConfig, parsed.GetValue(batch) ?? batchSize, parsed.GetValue(steps),
+            return Execute(modelConfig, studyArm, parsed.GetValue(batch) ?? batchSize, parsed.GetValue(steps),
                 parsed.GetValue(warmup), parsed.GetValue(json), parsed.GetValue(device)!, parsed.GetValue(layers),
                 parsed.GetValue(onnx));
         }));
@@ -68,9 +68,10 @@ public static class BenchCommand
     /// <summary>
     /// Returns the model to time and its default batch size: from <c>--model</c> and <c>--width</c>, or from a
     /// training config or one arm of a study file. A photo-folder config keeps its image size, channels and the
-    /// folder's class count, as <c>train</c> sets them, so the timed model is the one that trains.
+    /// folder's class count, as <c>train</c> sets them, so the timed model is the one that trains. StudyArm names
+    /// the study and arm, e.g. "study2-alexnet-cbam arm every-conv", and is null for a training config.
     /// </summary>
-    private static (ModelConfig Model, int BatchSize) ChooseModel(string? modelName, int? requestedWidth,
+    private static (ModelConfig Model, int BatchSize, string? StudyArm) ChooseModel(string? modelName, int? requestedWidth,
         string? configPath, string? armName)
     {
         if (configPath is null)
@@ -85,7 +86,7 @@ public static class BenchCommand
             int width = requestedWidth ?? ModelConfig.DefaultWidth(modelName);
             if (width is < 1 or > ModelConfig.MaxWidth)
                 throw new UserException($"--width {width}: use a width from 1 to {ModelConfig.MaxWidth}.");
-            return (new ModelConfig { Name = modelName, Width = width }, 128);
+            return (new ModelConfig { Name = modelName, Width = width }, 128, null);
         }
         if (string.IsNullOrWhiteSpace(configPath))
             throw new UserException($"--config '{configPath}': pass the path of a training config or study file, " +
@@ -93,32 +94,33 @@ public static class BenchCommand
         if (modelName is not null || requestedWidth is not null)
             throw new UserException($"--config {configPath} with --model or --width: the config names the model; " +
                                     "drop --model and --width, or drop --config.");
-        var (train, _) = SummaryCommand.ForData(LoadConfig(configPath, armName));
-        return (train.Model, train.BatchSize);
+        var (loaded, studyArm) = LoadConfig(configPath, armName);
+        var (train, _) = SummaryCommand.ForData(loaded);
+        return (train.Model, train.BatchSize, studyArm);
     }
 
-    private static TrainConfig LoadConfig(string path, string? armName)
+    private static (TrainConfig Config, string? StudyArm) LoadConfig(string path, string? armName)
     {
         if (!StudyDefinition.IsStudyFile(path))
         {
             if (armName is not null)
                 throw new UserException($"--arm {armName}: '{path}' is a training config, not a study file with " +
                                         "arms; drop --arm.");
-            return TrainConfig.Load(path);
+            return (TrainConfig.Load(path), null);
         }
         var study = StudyDefinition.Load(path);
         string name = armName ?? study.Baseline;
         if (study.Arms.All(a => a.Name != name))
             throw new UserException($"--arm {name}: study {study.Name} has no such arm; its arms are " +
                                     $"{string.Join(", ", study.Arms.Select(a => a.Name))}.");
-        return study.Plan(quick: false).First(run => run.Arm.Name == name).Config;
+        return (study.Plan(quick: false).First(run => run.Arm.Name == name).Config, $"{study.Name} arm {name}");
     }
 
-    private static int Execute(ModelConfig modelConfig, int batch, int steps, int warmup, bool json, string device,
+    private static int Execute(ModelConfig modelConfig, string? studyArm, int batch, int steps, int warmup, bool json, string device,
         bool layers, bool onnx)
     {
         if (batch < 2)
-            throw new UserException($"--batch {batch}: use at least 2, because batch norm needs two images.");
+            throw new UserException($"--batch {batch}: use at least 2, because batch norm needs two images per batch.");
         if (steps < 1)
             throw new UserException($"--steps {steps}: time at least 1 step.");
         if (warmup < 0)
@@ -131,13 +133,14 @@ public static class BenchCommand
         var network = ModelFactory.Create(new TrainConfig { Model = modelConfig }, backend, rng);
         var optimizer = new Sgd(network.Parameters(), 0.01f, momentum: 0.9f);
         int[] shape = [batch, modelConfig.InputChannels, modelConfig.InputSize, modelConfig.InputSize];
-        var images = new float[shape.Aggregate(1, (a, b) => a * b)];
+        var images = new float[shape.Aggregate(1, (a, b) => checked(a * b))];
         var labels = new float[batch];
         for (int i = 0; i < images.Length; i++)
             images[i] = (float)rng.NextNormal();
         for (int i = 0; i < batch; i++)
             labels[i] = rng.NextInt(modelConfig.Classes);
-        string title = $"{modelConfig.Describe()}, batch {batch} on {backend.Name}";
+        string title = (studyArm is null ? "" : studyArm + ": ") +
+                       $"{modelConfig.Describe()}, batch {batch} on {backend.Name}";
         if (layers)
             return BenchLayers.Print(network, images, labels, shape, warmup, steps, json, title);
 
@@ -165,7 +168,7 @@ public static class BenchCommand
         var onnxResult = onnx ? OnnxBench.Measure(network, images, shape, warmup, steps) : null;
         if (json)
         {
-            var text = JsonSerializerText(modelConfig, batch, steps, backend.Name, trainRate, inferRate, peak,
+            var text = JsonSerializerText(modelConfig, studyArm, batch, steps, backend.Name, trainRate, inferRate, peak,
                 onnxResult);
             Console.WriteLine(text);
         }
@@ -173,7 +176,7 @@ public static class BenchCommand
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{title}, {Environment.ProcessorCount} threads, " +
-                $"{steps} timed steps after {warmup} warm-up"));
+                $"{Common.Plural(steps, "timed step")} after {warmup} warm-up"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train  {trainRate,9:F1} images/s"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"infer  {inferRate,9:F1} images/s"));
             if (onnxResult is not null)
@@ -199,7 +202,7 @@ public static class BenchCommand
         return steps * batch / timer.Elapsed.TotalSeconds;
     }
 
-    private static string JsonSerializerText(ModelConfig model, int batch, int steps, string device,
+    private static string JsonSerializerText(ModelConfig model, string? studyArm, int batch, int steps, string device,
         double trainRate, double inferRate, long peak, OnnxBench.Result? onnx)
     {
         using var buffer = new MemoryStream();
@@ -209,6 +212,8 @@ public static class BenchCommand
             writer.WriteString("model", model.Name);
             writer.WriteNumber("width", model.Width);
             writer.WriteString("description", model.Describe());
+            if (studyArm is not null)
+                writer.WriteString("study_arm", studyArm);
             writer.WriteNumber("batch", batch);
             writer.WriteNumber("steps", steps);
             writer.WriteString("device", device);

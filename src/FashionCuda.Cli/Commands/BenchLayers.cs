@@ -21,8 +21,9 @@ public static class BenchLayers
             throw new UserException("--layers and --json: per-layer timing prints a table only; drop --json.");
         var times = LayerTiming.Measure(model, images, labels, inputShape, warmup, steps);
         double total = (times.TotalForward + times.TotalBackward).TotalMilliseconds;
+        string measured = Common.Plural(steps, "step");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{title}, {Environment.ProcessorCount} threads: mean of {steps} steps after {warmup} warm-up"));
+            $"{title}, {Environment.ProcessorCount} threads: mean of {measured} after {warmup} warm-up"));
         var table = new Table().AddColumn("layer").AddColumn("type").AddColumn("output shape")
             .AddColumn(new TableColumn("forward ms").RightAligned())
             .AddColumn(new TableColumn("backward ms").RightAligned())

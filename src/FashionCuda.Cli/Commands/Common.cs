@@ -160,9 +160,28 @@ public static class Common
         {
             Console.Error.WriteLine(
                 "error: the model or batch is too large for this machine's memory or for 2^31-element tensors; " +
-                "lower model.width or batch_size.");
+                "lower model.width or batch_size (--width or --batch for bench).");
             return ExitCodes.UsageError;
         }
+    }
+
+    /// <summary>
+    /// Returns <paramref name="argument"/> as a POSIX shell reads it back: unchanged when it has only letters,
+    /// digits and <c>_ . / : = , @ + -</c>, else in double quotes with <c>\ " $ `</c> escaped. Commands printed
+    /// for the user to paste go through it, so a folder with a space stays one argument.
+    /// </summary>
+    public static string ShellQuote(string argument)
+    {
+        if (argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "_./:=,@+-".Contains(c)))
+            return argument;
+        var quoted = new System.Text.StringBuilder("\"");
+        foreach (char c in argument)
+        {
+            if (c is '\\' or '"' or '$' or '`')
+                quoted.Append('\\');
+            quoted.Append(c);
+        }
+        return quoted.Append('"').ToString();
     }
 
     /// <summary>Returns the count with the noun, plural unless the count is 1: "1 epoch", "2 epochs".</summary>
@@ -222,7 +241,7 @@ public static class Common
         if (found is null)
             return;
         string resume = File.Exists(Path.Combine(directory, RunCheckpoint.StateFileName))
-            ? $"continue it with 'fashioncuda train --resume {directory}', or "
+            ? $"continue it with 'fashioncuda train --resume {ShellQuote(directory)}', or "
             : "";
         throw new UserException(
             $"--out {directory}: the folder already contains a run ({found}); {resume}pass another --out to start " +

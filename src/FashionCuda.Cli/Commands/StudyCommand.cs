@@ -403,6 +403,6 @@ public static class StudyCommand
             parts.AddRange(["--out", options.Output]);
         if (options.Arms is not null && !options.ReportOnly)
             parts.AddRange(["--arms", options.Arms]);
-        return string.Join(' ', parts);
+        return string.Join(' ', parts.Select(Common.ShellQuote));
     }
 }

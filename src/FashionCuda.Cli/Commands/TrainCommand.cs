@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using FashionCuda.Data;
+using FashionCuda.Optim;
 using FashionCuda.Training;
 using Spectre.Console;
 
@@ -16,8 +17,8 @@ public static class TrainCommand
         var data = Common.DataOption();
         var output = new Option<string?>("--out")
         {
-            Description = "Run folder for config.json, metrics.json, metrics.csv and model.safetensors; " +
-                          "default runs/<config name>.",
+            Description = "Run folder for config.json, metrics.json, metrics.csv, model.safetensors and " +
+                          "training-state.safetensors; default runs/<config name>.",
         };
         var device = Common.DeviceOption();
         var epochs = new Option<string?>("--epochs") { Description = "Override the config's epoch count (1 to 100000)." };
@@ -64,6 +65,14 @@ public static class TrainCommand
                   $"{resumeState.Epoch + 1} or more to train longer."
                 : $"--epochs {epochs}: the run in {resumeDirectory} already completed {done}; pass --epochs " +
                   $"{resumeState.Epoch + 1} or more to train longer.");
+        }
+        if (resumeState is not null && config.Epochs != resumeState.Config.Epochs &&
+            config.Schedule.Kind == ScheduleKind.Cosine)
+        {
+            // The cosine is drawn over the run's epoch count, so the remaining epochs follow the new length.
+            Console.WriteLine($"--epochs {config.Epochs}: the run was set up for {resumeState.Config.Epochs}; its " +
+                              $"cosine schedule now ends at epoch {config.Epochs}, and config.json records the new " +
+                              "count.");
         }
         var backend = Common.CreateBackend(device);
         var data = DataSource.Load(config, dataDirectory);
@@ -123,7 +132,7 @@ public static class TrainCommand
         {
             Console.Error.WriteLine(trainer.History.Count > 0
                 ? $"Interrupted; {runDirectory} holds the run up to its last complete epoch. Continue it with " +
-                  $"'fashioncuda train --resume {runDirectory}'."
+                  $"'fashioncuda train --resume {Common.ShellQuote(runDirectory)}'."
                 : "Interrupted before the first epoch finished, so there is nothing to resume.");
             return 130;
         }
@@ -134,9 +143,11 @@ public static class TrainCommand
             1 => " 1 unreadable image file was skipped.",
             _ => $" {data.Skipped} unreadable image files were skipped.",
         };
+        string[] files = [TrainConfig.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName,
+            Checkpoint.FileName, RunCheckpoint.StateFileName];
         Console.WriteLine(
             $"Finished: test accuracy {last.TestAccuracy:F4}.{skipped} Results in {runDirectory} " +
-            "(config.json, metrics.json, metrics.csv, model.safetensors).");
+            $"({string.Join(", ", files)}).");
         return ExitCodes.Success;
     }
 

@@ -82,8 +82,8 @@ public sealed partial class StudyDefinition
     public string? BaseDirectory { get; }
 
     /// <summary>
-    /// Whether <paramref name="path"/> contains a JSON object with an <c>arms</c> key, which tells a study file from a
-    /// training config. A file that is missing or not JSON is not a study file; loading it reports why.
+    /// Whether <paramref name="path"/> contains a JSON object with an <c>arms</c> key, which marks a study file
+    /// rather than a training config. A file that is missing or not JSON is not a study file; loading it reports why.
     /// </summary>
     public static bool IsStudyFile(string path)
     {
@@ -210,6 +210,10 @@ public sealed partial class StudyDefinition
 
     private static StudyDefinition Read(ConfigReader root, string source, string? baseDirectory)
     {
+        if (!root.Has("arms") && !root.Has("base") && (root.Has("model") || root.Has("epochs")))
+            throw new ConfigException(
+                "$: this is a training config (it has no arms or base config), not a study file; train it with " +
+                "'fashioncuda train --config FILE', or list it as the base of a study.");
         string name = RequireName(root, "name");
         string description = root.String("description", "");
         var baseConfig = ToObject(root.RawObject("base"));

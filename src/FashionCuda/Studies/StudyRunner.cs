@@ -134,7 +134,9 @@ public sealed class StudyRunner
     private StudyFolderException Conflict(StudyRun run, string problem, int others)
     {
         string directory = RunDirectory(run);
-        string more = others == 0 ? "" : $" {others} more run folder{(others == 1 ? "" : "s")} of this study differ too.";
+        string more = others == 0 ? "" : others == 1
+            ? " 1 more run folder of this study differs too."
+            : $" {others} more run folders of this study differ too.";
         return new StudyFolderException(
             $"{directory} holds a finished run {problem}. Pass --out with another folder for this version of the " +
             $"study, or delete {directory} to train the run again.{more}");

@@ -82,8 +82,10 @@ public sealed class HostBufferPool
 
     public HostStorage Rent(long length)
     {
-        if (length < 0 || length > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(length), length, "A host tensor holds at most 2^31 - 1 elements.");
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        // OverflowException, as for a product of sizes past int, so the CLI reports a model or batch too large.
+        if (length > Array.MaxLength)
+            throw new OverflowException($"A host tensor of {length} elements is past the limit of {Array.MaxLength}.");
         int size = (int)length;
         float[]? data = null;
         lock (gate)

@@ -78,18 +78,36 @@ public sealed class CliResumeTests : IDisposable
         Assert.Contains("either --config", result.Error);
     }
 
-    [Fact]
-    public void Train_InterruptNamesTheResumeCommand()
+    [Theory]
+    [InlineData("interrupted", false)]
+    [InlineData("run 2", true)]
+    public void Train_InterruptNamesTheResumeCommand(string folder, bool quoted)
     {
         // NOTE: sends SIGINT with the kill command, so on Windows this test checks nothing.
         if (OperatingSystem.IsWindows())
             return;
         string config = WriteConfig();
-        string run = Path.Combine(directory, "interrupted");
+        string run = Path.Combine(directory, folder);
         var result = CliRunner.RunUntilFileExists(directory, Path.Combine(run, Checkpoint.FileName),
             CliRunner.Stop.Interrupt, "train", "--config", config, "--data", DataFolder(), "--out", run);
 
         Assert.Equal(130, result.ExitCode);
-        Assert.Contains($"fashioncuda train --resume {run}", result.Error);
+        // A folder with a space is quoted, so the command can be pasted as printed.
+        Assert.Contains(quoted ? $"fashioncuda train --resume \"{run}\"'" : $"fashioncuda train --resume {run}'",
+            result.Error);
+    }
+
+    [Fact]
+    public void Train_ResumeLongerNamesCosineEnd()
+    {
+        string config = WriteConfig();
+        string run = Path.Combine(directory, "longer");
+        TrainAndKillAfterFirstEpoch(directory, config, run);
+
+        var resumed = CliRunner.Run(directory, "train", "--resume", run, "--epochs", $"{Epochs + 1}");
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Contains($"--epochs {Epochs + 1}: the run was set up for {Epochs}; its cosine schedule now ends at " +
+                        $"epoch {Epochs + 1}", resumed.Output);
+        Assert.Contains("training-state.safetensors", resumed.Output);
     }
 }
