@@ -47,8 +47,9 @@ public static class ExportCommand
             ["preprocessing"] =
                 $"RGB or grey to {(transform.Channels == 1 ? "1 channel (grey)" : $"{transform.Channels} channels (RGB)")}, " +
                 $"resize to {transform.Size}×{transform.Size} " +
-                $"keeping aspect ratio then {transform.Resize.ToString().ToLowerInvariant()}, pixel / 255, " +
-                "then (x − mean) / std per channel",
+                $"keeping aspect ratio then {transform.Resize.ToString().ToLowerInvariant()}, " +
+                (loaded.Config.Data.IsFolder ? "" : "255 − pixel when the mean of the border pixels is above 127, ") +
+                "pixel / 255, then (x − mean) / std per channel",
             ["config"] = loaded.Config.ToJson(),
         };
         OnnxGraph graph;

@@ -51,11 +51,7 @@ public static class InspectCommand
     {
         var backend = Common.CreateBackend(device);
         var loaded = Checkpoint.Load(checkpointPath, backend);
-        // A Fashion-MNIST model gets the centre square of a photo, so the border test in InvertLightBackground
-        // measures the photo's own background and not the black bars that padding would add.
-        var transform = loaded.Config.Data.IsFolder
-            ? Predictor.TransformOf(loaded.Config)
-            : Predictor.TransformOf(loaded.Config) with { Resize = ResizeMode.Crop };
+        var transform = Predictor.TransformOf(loaded.Config);
         var (pixels, label, description) = LoadImage(imageArgument, dataDirectory, loaded, transform);
         string stem = IsIndex(imageArgument) ? imageArgument : Path.GetFileNameWithoutExtension(imageArgument);
         string directory = Common.PrepareOutputDirectory(output ?? Path.Combine(
@@ -127,34 +123,8 @@ public static class InspectCommand
             throw new UserException(
                 $"--image {argument}: {e.Message}; pass a JPEG, PNG, BMP, GIF or WebP image or a test-set index.");
         }
-        bool inverted = !loaded.Config.Data.IsFolder && InvertLightBackground(pixels, transform.Size);
+        bool inverted = Predictor.PreparePhoto(loaded.Config, pixels, transform.Size);
         return (pixels, null, $"{Path.GetFullPath(argument)}{(inverted ? " (inverted to a light object on dark)" : "")}");
-    }
-
-    /// <summary>
-    /// Inverts a grey S×S image in place when its border is mostly light, because Fashion-MNIST shows light
-    /// objects on black; returns whether it did.
-    /// </summary>
-    private static bool InvertLightBackground(byte[] pixels, int size)
-    {
-        double border = 0;
-        int borderCount = 0;
-        for (int row = 0; row < size; row++)
-        {
-            for (int column = 0; column < size; column++)
-            {
-                if (row == 0 || column == 0 || row == size - 1 || column == size - 1)
-                {
-                    border += pixels[row * size + column];
-                    borderCount++;
-                }
-            }
-        }
-        if (border / borderCount <= 127)
-            return false;
-        for (int i = 0; i < pixels.Length; i++)
-            pixels[i] = (byte)(255 - pixels[i]);
-        return true;
     }
 
     private static string WriteFilters(string directory, ConvFilters filters)

@@ -53,14 +53,14 @@ public static class PredictCommand
         var predictor = new Predictor(loaded);
         var transform = predictor.Transform;
 
-        var decoded = new List<(string Path, byte[] Pixels)>();
+        var decoded = new List<(string Path, byte[] Pixels, bool Inverted)>();
         foreach (string file in files)
         {
             var pixels = new byte[transform.Channels * transform.Size * transform.Size];
             try
             {
                 ImageFolderDecoder.Decode(file, transform, pixels);
-                decoded.Add((file, pixels));
+                decoded.Add((file, pixels, Predictor.PreparePhoto(loaded.Config, pixels, transform.Size)));
             }
             catch (ImageDecodeException e)
             {
@@ -74,9 +74,15 @@ public static class PredictCommand
 
         var predictions = predictor.Predict(decoded.Select(d => d.Pixels).ToList(), top);
         if (json)
-            Console.WriteLine(ToJson(decoded.Select(d => d.Path).ToList(), predictions));
+        {
+            Console.WriteLine(ToJson(decoded.Select(d => (d.Path, d.Inverted)).ToList(), predictions));
+        }
         else
-            PrintTable(decoded.Select(d => d.Path).ToList(), predictions, top);
+        {
+            // The table marks inverted photos after the path, as inspect does.
+            PrintTable(decoded.Select(d => d.Inverted ? $"{d.Path} (inverted to a light object on dark)" : d.Path)
+                .ToList(), predictions, top);
+        }
         return ExitCodes.Success;
     }
 
@@ -124,16 +130,17 @@ public static class PredictCommand
         AnsiConsole.Write(table);
     }
 
-    private static string ToJson(List<string> paths, List<ClassProbability[]> predictions)
+    private static string ToJson(List<(string Path, bool Inverted)> images, List<ClassProbability[]> predictions)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartArray();
-            for (int i = 0; i < paths.Count; i++)
+            for (int i = 0; i < images.Count; i++)
             {
                 writer.WriteStartObject();
-                writer.WriteString("path", paths[i]);
+                writer.WriteString("path", images[i].Path);
+                writer.WriteBoolean("inverted", images[i].Inverted);
                 writer.WriteStartArray("predictions");
                 foreach (var p in predictions[i])
                 {

@@ -31,15 +31,46 @@ public sealed class Predictor
 
     /// <summary>
     /// Returns the decoding settings a model trained with <paramref name="config"/> expects. Fashion-MNIST models
-    /// get grey 28×28 images padded to square.
+    /// get the centre square of a photo as grey 28×28, so that <see cref="InvertLightBackground"/> measures the
+    /// photo's own background and not the black bars that padding would add.
     /// </summary>
-    /// <remarks>
-    /// NOTE: Fashion-MNIST shows light garments on a black background, so a photo on white looks inverted to
-    /// such a model and is usually misclassified.
-    /// </remarks>
     public static ImageTransform TransformOf(TrainConfig config) => config.Data.IsFolder
         ? config.Data.ToTransform()
-        : new ImageTransform { Channels = 1, Size = 28, Resize = ResizeMode.Pad };
+        : new ImageTransform { Channels = 1, Size = 28, Resize = ResizeMode.Crop };
+
+    /// <summary>
+    /// Prepares a decoded photo (C·S·S bytes) for a model trained with <paramref name="config"/> and returns
+    /// whether it was inverted. Fashion-MNIST shows light garments on black, so for its models a photo whose
+    /// border is mostly light is inverted. A photo-folder model gets the photo unchanged, as it trained.
+    /// </summary>
+    public static bool PreparePhoto(TrainConfig config, byte[] pixels, int size) =>
+        !config.Data.IsFolder && InvertLightBackground(pixels, size);
+
+    /// <summary>
+    /// Inverts a grey S×S image in place when the mean of its border pixels is above 127, and returns whether it
+    /// did.
+    /// </summary>
+    public static bool InvertLightBackground(byte[] pixels, int size)
+    {
+        double border = 0;
+        int borderCount = 0;
+        for (int row = 0; row < size; row++)
+        {
+            for (int column = 0; column < size; column++)
+            {
+                if (row == 0 || column == 0 || row == size - 1 || column == size - 1)
+                {
+                    border += pixels[row * size + column];
+                    borderCount++;
+                }
+            }
+        }
+        if (border / borderCount <= 127)
+            return false;
+        for (int i = 0; i < pixels.Length; i++)
+            pixels[i] = (byte)(255 - pixels[i]);
+        return true;
+    }
 
     /// <summary>Class names by label; labels without a stored name get their index as text.</summary>
     public string LabelOf(int index) =>

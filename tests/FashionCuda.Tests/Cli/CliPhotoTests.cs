@@ -326,4 +326,38 @@ public sealed class CliPhotoTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains(expected, result.Output);
     }
+
+    [Fact]
+    public void Predict_InvertsLightFashionPhoto()
+    {
+        string config = Path.Combine(directory, "fashion.json");
+        File.WriteAllText(config, """
+            { "model": { "width": 2, "hidden": 8 }, "epochs": 1, "batch_size": 16, "train_limit": 64,
+              "test_limit": 32 }
+            """);
+        string run = Path.Combine(directory, "fashion-run");
+        var train = CliRunner.Run(directory, "train", "--config", config, "--out", run, "--data",
+            Path.Combine(CliRunner.RepositoryRoot(), "data", "fashion-mnist"));
+        Assert.True(train.ExitCode == 0, train.Error);
+        // A dark square on white, like a product photo, and the same square light on black.
+        foreach (var (name, background, square) in new[] { ("light", (byte)250, (byte)30), ("dark", (byte)5, (byte)220) })
+        {
+            using var image = new Image<Rgb24>(40, 30, new Rgb24(background, background, background));
+            for (int y = 8; y < 22; y++)
+            {
+                for (int x = 12; x < 28; x++)
+                    image[x, y] = new Rgb24(square, square, square);
+            }
+            image.SaveAsPng(Path.Combine(directory, $"{name}.png"));
+        }
+
+        var predict = CliRunner.Run(directory, "predict", "--checkpoint", Path.Combine(run, Checkpoint.FileName),
+            "--json", Path.Combine(directory, "light.png"), Path.Combine(directory, "dark.png"));
+        Assert.True(predict.ExitCode == 0, predict.Error);
+        using var document = JsonDocument.Parse(predict.Output);
+        var inverted = document.RootElement.EnumerateArray()
+            .ToDictionary(e => Path.GetFileName(e.GetProperty("path").GetString()!), e => e.GetProperty("inverted").GetBoolean());
+        Assert.True(inverted["light.png"]);
+        Assert.False(inverted["dark.png"]);
+    }
 }
