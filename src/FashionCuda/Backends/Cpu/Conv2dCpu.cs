@@ -14,7 +14,8 @@ namespace FashionCuda.Backends.Cpu;
 // Stride-1 convs with W = Q ("same" padding) never write the columns for the forward pass and dWeight: the GEMM
 // packs them straight from the input (Im2ColOperand). Their dInput is a forward conv of dOutput when C ≥ K
 // (ConvolveTransposed), else it goes through columns and col2im as above. Stride-1 convs with one output channel
-// skip the GEMM (Conv2dCpu.SingleOutput.cs).
+// skip the GEMM (Conv2dCpu.SingleOutput.cs), and so does dWeight of 3×3 stride-1 convs with K ≤ 48 on maps such
+// as 14×14 and 28×28 (Conv2dCpu.BorderedWeight.cs).
 public sealed partial class CpuBackend
 {
     // Cap on the columns buffer (4 MiB), which bounds the group size g. Im2col writes a group's columns and the
@@ -117,6 +118,13 @@ public sealed partial class CpuBackend
         {
             SingleOutputBackward(x, wt, dy, dx, dw, g);
             return;
+        }
+        if (gradWeight is not null && UsesBorderedWeight(g))
+        {
+            BorderedWeightGradient(x, dy, dw, g);
+            gradWeight = null;
+            if (gradInput is null)
+                return;
         }
         if (gradInput is not null && HasTransposedConv(g))
         {
