@@ -79,7 +79,9 @@ public sealed partial class CpuBackend : IBackend, IDisposable
     public void Copy(Tensor source, Tensor destination)
     {
         RequireSameLength(source, destination);
-        Data(source).CopyTo(Data(destination));
+        // Split like the elementwise ops: autograd copies whole activations, e.g. the gradient of a residual add.
+        float[] from = Array(source), to = Array(destination);
+        ForRanges((int)source.Length, (start, count) => from.AsSpan(start, count).CopyTo(to.AsSpan(start, count)));
     }
 
     public void Dispose()
