@@ -79,13 +79,6 @@ public static class TrainCommand
         var (train, test) = (data.Train, data.Test);
         if (configPath is not null)
             WarnAboutReplacedModelKeys(configPath, train);
-        string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
-            Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
-        if (resumeDirectory is null)
-            Common.RequireFreshRunFolder(runDirectory);
-        else
-            Common.RequireWritableRunFiles(runDirectory);
-
         Trainer trainer;
         try
         {
@@ -97,6 +90,13 @@ public static class TrainCommand
             string source = configPath ?? Path.Combine(resumeDirectory!, RunCheckpoint.StateFileName);
             throw new ConfigException($"{source}: {e.Message}");
         }
+        // After the trainer's checks of the config against the data, so a rejected config leaves no empty folder.
+        string runDirectory = Common.PrepareOutputDirectory(resumeDirectory ?? outputDirectory ??
+            Path.Combine("runs", Path.GetFileNameWithoutExtension(configPath!)));
+        if (resumeDirectory is null)
+            Common.RequireFreshRunFolder(runDirectory);
+        else
+            Common.RequireWritableRunFiles(runDirectory);
         if (resumeState is not null)
         {
             // The data check in Resume names the state's data.path, which --data replaces for this run.

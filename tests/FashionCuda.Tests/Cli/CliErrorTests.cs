@@ -39,6 +39,7 @@ public sealed class CliErrorTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Equal($"error: {config}: $.validation_count: 100 leaves no training images, because the training " +
                      "set has 100; hold out fewer images.", result.Error.TrimEnd());
+        Assert.False(Directory.Exists(Path.Combine(directory, "run")), "a rejected config left a run folder");
     }
 
     [Fact]
