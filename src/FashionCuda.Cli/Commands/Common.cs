@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using FashionCuda.Backends;
 using FashionCuda.Backends.Cpu;
 using FashionCuda.Backends.Cuda;
@@ -182,6 +183,45 @@ public static class Common
             quoted.Append(c);
         }
         return quoted.Append('"').ToString();
+    }
+
+    /// <summary>
+    /// Cancels <paramref name="cancellation"/> on Ctrl+C (SIGINT) and on SIGTERM, the default signal of kill and
+    /// timeout, so that both stop a run and leave its folder at the last complete epoch. Dispose the result when the
+    /// run ends.
+    /// </summary>
+    public static IDisposable CancelOnInterrupt(CancellationTokenSource cancellation)
+    {
+        ConsoleCancelEventHandler onCancelKey = (_, e) =>
+        {
+            e.Cancel = true;
+            cancellation.Cancel();
+        };
+        Console.CancelKeyPress += onCancelKey;
+        PosixSignalRegistration? terminate = null;
+        try
+        {
+            terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                cancellation.Cancel();
+            });
+        }
+        catch (PlatformNotSupportedException)
+        {
+            // NOTE: where SIGTERM cannot be handled, it ends the process at once; the run folder keeps its last
+            // complete epoch either way.
+        }
+        return new Registration(() =>
+        {
+            Console.CancelKeyPress -= onCancelKey;
+            terminate?.Dispose();
+        });
+    }
+
+    private sealed class Registration(Action release) : IDisposable
+    {
+        public void Dispose() => release();
     }
 
     /// <summary>Returns the count with the noun, plural unless the count is 1: "1 epoch", "2 epochs".</summary>

@@ -204,11 +204,7 @@ public static class StudyCommand
         FollowProgress(runner);
 
         using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
+        using var interrupt = Common.CancelOnInterrupt(cancellation);
         try
         {
             runner.Run(cancellation.Token);

@@ -119,11 +119,7 @@ public static class TrainCommand
             RunCheckpoint.Save(runDirectory, trainer, data.ClassNames);
         };
         using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
+        using var interrupt = Common.CancelOnInterrupt(cancellation);
         try
         {
             RunWithProgress(trainer, cancellation.Token);

@@ -98,6 +98,23 @@ public sealed class CliResumeTests : IDisposable
     }
 
     [Fact]
+    public void Train_TerminateStopsLikeInterrupt()
+    {
+        // NOTE: sends SIGTERM with the kill command, so on Windows this test checks nothing.
+        if (OperatingSystem.IsWindows())
+            return;
+        string config = WriteConfig();
+        string run = Path.Combine(directory, "terminated");
+        var result = CliRunner.RunUntilFileExists(directory, Path.Combine(run, Checkpoint.FileName),
+            CliRunner.Stop.Terminate, "train", "--config", config, "--data", DataFolder(), "--out", run);
+
+        Assert.Equal(130, result.ExitCode);
+        Assert.Contains($"fashioncuda train --resume {run}'", result.Error);
+        var resumed = CliRunner.Run(directory, "train", "--resume", run);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+    }
+
+    [Fact]
     public void Train_ResumeLongerNamesCosineEnd()
     {
         string config = WriteConfig();

@@ -30,13 +30,17 @@ internal static class CliRunner
 
         /// <summary>SIGKILL, which the process cannot handle.</summary>
         Kill,
+
+        /// <summary>SIGTERM, the default signal of kill and timeout.</summary>
+        Terminate,
     }
 
     /// <summary>
     /// Starts the CLI, stops it as soon as <paramref name="file"/> exists and returns its exit code and output.
     /// The caller's test fails when the CLI exits before the file appears.
     /// </summary>
-    /// <remarks>NOTE: <see cref="Stop.Interrupt"/> sends SIGINT through the kill command, so it needs a Unix.</remarks>
+    /// <remarks>NOTE: <see cref="Stop.Interrupt"/> and <see cref="Stop.Terminate"/> send their signal through the kill
+    /// command, so they need a Unix.</remarks>
     public static Result RunUntilFileExists(string workingDirectory, string file, Stop stop, params string[] args)
     {
         using var process = Process.Start(StartInfo(workingDirectory, args))!;
@@ -57,7 +61,8 @@ internal static class CliRunner
         }
         else
         {
-            using var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
+            string signal = stop == Stop.Terminate ? "-TERM" : "-INT";
+            using var kill = Process.Start("kill", [signal, process.Id.ToString(CultureInfo.InvariantCulture)]);
             kill.WaitForExit();
         }
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"fashioncuda did not stop after {stop}.");
