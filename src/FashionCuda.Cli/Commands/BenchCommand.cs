@@ -184,7 +184,7 @@ public static class BenchCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"onnx   {onnxResult.ImagesPerSecond,9:F1} images/s (ONNX Runtime {onnxResult.RuntimeVersion} " +
                     $"CPU); engine / ONNX Runtime = {inferRate / onnxResult.ImagesPerSecond:F2}, max |difference| " +
-                    $"{onnxResult.MaxAbsDifference:E1}"));
+                    $"{onnxResult.MaxAbsDifference.ToString("0.0E+00", CultureInfo.InvariantCulture)}"));
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"peak memory {peak / (1024.0 * 1024.0):F1} MiB (tensors and kernel scratch)"));

@@ -131,6 +131,8 @@ public sealed class FashionMnist
     /// <summary>Describes why a folder cannot be used, or returns null if it holds all four files.</summary>
     private static string? FindProblem(string directory)
     {
+        if (File.Exists(directory))
+            return "it is a file, not a folder";
         if (!Directory.Exists(directory))
             return "the folder does not exist";
         string[] missing = FileNames.Where(name => FindFile(directory, name) is null).Select(n => n + "[.gz]").ToArray();

@@ -320,6 +320,13 @@ public sealed partial class StudyDefinition
                 if (path.IndexOf('.', 2) < 0)
                     rest = rest.Replace(", seed, ", ", ", StringComparison.Ordinal);
                 string located = Locate(path, arm, quick);
+                // A key that the base sets for every arm is dropped for one arm by null in its overrides.
+                if (located.StartsWith("$.base", StringComparison.Ordinal) && rest.EndsWith(" Remove the key.",
+                        StringComparison.Ordinal))
+                {
+                    rest = rest[..^" Remove the key.".Length] + " Remove the key from $.base, or set it to null in " +
+                           $"$.arms[{arm.Index}].overrides to drop it for this arm only.";
+                }
                 throw new ConfigException($"{located}: {rest} ({Where(arm, quick)})");
             }
             throw new ConfigException($"{Where(arm, quick)}: {message}");

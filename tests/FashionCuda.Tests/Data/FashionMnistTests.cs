@@ -108,6 +108,18 @@ public sealed class FashionMnistTests : IDisposable
     }
 
     [Fact]
+    public void LoadWithDataFileSaysItIsAFile()
+    {
+        (_, string baseDirectory) = MakeRepository();
+        string given = temp.Combine("config.json");
+        File.WriteAllText(given, "{}");
+
+        var error = Assert.Throws<DataFileException>(() => FashionMnist.Load(given, temp.Path, baseDirectory, null));
+
+        Assert.Contains($"{given}: it is a file, not a folder", error.Message);
+    }
+
+    [Fact]
     public void LoadWithDataDoesNotFallBack()
     {
         (_, string baseDirectory) = MakeRepository();

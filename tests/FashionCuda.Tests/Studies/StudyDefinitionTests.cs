@@ -23,6 +23,21 @@ public class StudyDefinitionTests
         Assert.Throws<ConfigException>(() => StudyDefinition.Parse(json, "demo.json"));
 
     [Fact]
+    public void Parse_BaseKeyOffersNullOverride()
+    {
+        var error = Reject("""
+            {
+              "name": "mixed",
+              "base": { "model": { "width": 8, "hidden": 32 } },
+              "arms": [ { "name": "alexnet" }, { "name": "resnet", "overrides": { "model": { "name": "resnet-narrow" } } } ]
+            }
+            """);
+        Assert.StartsWith("demo.json: $.base.model.hidden: applies only to alexnet-fm", error.Message);
+        Assert.Contains("Remove the key from $.base, or set it to null in $.arms[1].overrides to drop it for this " +
+                        "arm only.", error.Message);
+    }
+
+    [Fact]
     public void Parse_PlansArmsTimesSeeds()
     {
         var study = StudyDefinition.Parse(Valid, "demo.json");
