@@ -327,7 +327,7 @@ public sealed partial class StudyDefinition
                     rest = rest[..^" Remove the key.".Length] + " Remove the key from $.base, or set it to null in " +
                            $"$.arms[{arm.Index}].overrides to drop it for this arm only.";
                 }
-                throw new ConfigException($"{located}: {rest} ({Where(arm, quick)})");
+                throw new ConfigException($"{located}: {rest.TrimEnd('.')} ({Where(arm, quick)})");
             }
             throw new ConfigException($"{Where(arm, quick)}: {message}");
         }

@@ -33,8 +33,8 @@ public class StudyDefinitionTests
             }
             """);
         Assert.StartsWith("demo.json: $.base.model.hidden: applies only to alexnet-fm", error.Message);
-        Assert.Contains("Remove the key from $.base, or set it to null in $.arms[1].overrides to drop it for this " +
-                        "arm only.", error.Message);
+        Assert.EndsWith("Remove the key from $.base, or set it to null in $.arms[1].overrides to drop it for this " +
+                        "arm only (arm 'resnet')", error.Message);
     }
 
     [Fact]
