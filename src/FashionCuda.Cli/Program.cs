@@ -50,8 +50,9 @@ public static class Program
         if (!match.Success)
             return message;
         string type = match.Groups["type"].Value;
-        string expected = type.Contains("Int", StringComparison.Ordinal)
-            ? "a whole number"
+        string expected = type.Contains("UInt64", StringComparison.Ordinal) ? "a whole number from 0 to " + ulong.MaxValue
+            : type.Contains("Int64", StringComparison.Ordinal) ? "a whole number up to " + long.MaxValue
+            : type.Contains("Int32", StringComparison.Ordinal) ? "a whole number up to " + int.MaxValue
             : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal)
                 ? "a number"
                 : "a value of another kind";

@@ -168,21 +168,15 @@ public static class Common
 
     /// <summary>
     /// Returns <paramref name="argument"/> as a POSIX shell reads it back: unchanged when it has only letters,
-    /// digits and <c>_ . / : = , @ + -</c>, else in double quotes with <c>\ " $ `</c> escaped. Commands printed
-    /// for the user to paste go through it, so a folder with a space stays one argument.
+    /// digits and <c>_ . / : = , @ + -</c>, else in single quotes, with a quote inside written as <c>'\''</c>.
+    /// Single quotes also keep <c>!</c> from history expansion in an interactive bash. Commands printed for the
+    /// user to paste go through it, so a folder with a space stays one argument.
     /// </summary>
     public static string ShellQuote(string argument)
     {
         if (argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "_./:=,@+-".Contains(c)))
             return argument;
-        var quoted = new System.Text.StringBuilder("\"");
-        foreach (char c in argument)
-        {
-            if (c is '\\' or '"' or '$' or '`')
-                quoted.Append('\\');
-            quoted.Append(c);
-        }
-        return quoted.Append('"').ToString();
+        return "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
     }
 
     /// <summary>
@@ -192,8 +186,11 @@ public static class Common
     /// </summary>
     public static IDisposable CancelOnInterrupt(CancellationTokenSource cancellation)
     {
+        // A second signal, after the first has asked the run to stop, keeps its default action and ends the process.
         ConsoleCancelEventHandler onCancelKey = (_, e) =>
         {
+            if (cancellation.IsCancellationRequested)
+                return;
             e.Cancel = true;
             cancellation.Cancel();
         };
@@ -203,6 +200,8 @@ public static class Common
         {
             terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
             {
+                if (cancellation.IsCancellationRequested)
+                    return;
                 context.Cancel = true;
                 cancellation.Cancel();
             });
@@ -281,7 +280,7 @@ public static class Common
         if (found is null)
             return;
         string resume = File.Exists(Path.Combine(directory, RunCheckpoint.StateFileName))
-            ? $"continue it with 'fashioncuda train --resume {ShellQuote(directory)}', or "
+            ? $"continue it with fashioncuda train --resume {ShellQuote(directory)} or "
             : "";
         throw new UserException(
             $"--out {directory}: the folder already contains a run ({found}); {resume}pass another --out to start " +

@@ -127,8 +127,8 @@ public static class TrainCommand
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine(trainer.History.Count > 0
-                ? $"Interrupted; {runDirectory} holds the run up to its last complete epoch. Continue it with " +
-                  $"'fashioncuda train --resume {Common.ShellQuote(runDirectory)}'."
+                ? $"Interrupted; {runDirectory} holds the run up to its last complete epoch. Continue it with:" +
+                  $"{Environment.NewLine}  fashioncuda train --resume {Common.ShellQuote(runDirectory)}"
                 : "Interrupted before the first epoch finished, so there is nothing to resume.");
             return 130;
         }

@@ -44,7 +44,7 @@ public static partial class BackendComparisons
         // One output channel at stride 1, which the fast CPU path convolves directly: CBAM's spatial conv (2 → 1,
         // 7×7, "same"), and a kernel with unequal sides, no row padding and more column padding than "same".
         new("conv2d-single-output", SumAtol, SumRtol, p => Conv(p, new Conv2dGeometry(3, 2, 9, 11, 1, 7, 7, 1, 1, 3, 3))),
-        // 3×3 stride-1 convs with K ≤ 16, whose dWeight the fast CPU path sums from bordered planes: "same"
+        // 3×3 stride-1 convs with K ≤ 48, whose dWeight the fast CPU path sums from bordered planes: "same"
         // padding with a vector tail, and unequal paddings with more images than one group.
         new("conv2d-3x3-few-outputs", SumAtol, SumRtol,
             p => Conv(p, new Conv2dGeometry(3, 6, 11, 10, 16, 3, 3, 1, 1, 1, 1))),

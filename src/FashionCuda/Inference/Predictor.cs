@@ -10,7 +10,7 @@ public readonly record struct ClassProbability(int Index, string Label, float Pr
 
 /// <summary>
 /// Classifies photos with a loaded checkpoint, preprocessing them exactly as its training data was: the
-/// checkpoint's <see cref="ImageTransform"/> (for Fashion-MNIST models, 1×28×28 with padding) and normalization.
+/// checkpoint's <see cref="ImageTransform"/> (for Fashion-MNIST models, the centre square in 1×28×28) and normalization.
 /// </summary>
 public sealed class Predictor
 {

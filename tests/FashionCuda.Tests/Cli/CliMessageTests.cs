@@ -11,9 +11,13 @@ public sealed class CliMessageTests : IDisposable
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
     [Theory]
-    [InlineData(new[] { "bench", "--batch", "abc" }, "error: --batch abc: --batch takes a whole number.")]
-    [InlineData(new[] { "bench", "--steps", "1.5" }, "error: --steps 1.5: --steps takes a whole number.")]
-    [InlineData(new[] { "check", "--seed", "x" }, "error: --seed x: --seed takes a whole number.")]
+    [InlineData(new[] { "bench", "--batch", "abc" },
+        "error: --batch abc: --batch takes a whole number up to 2147483647.")]
+    [InlineData(new[] { "bench", "--batch", "99999999999" },
+        "error: --batch 99999999999: --batch takes a whole number up to 2147483647.")]
+    [InlineData(new[] { "bench", "--steps", "1.5" }, "error: --steps 1.5: --steps takes a whole number up to 2147483647.")]
+    [InlineData(new[] { "check", "--seed", "x" },
+        "error: --seed x: --seed takes a whole number from 0 to 18446744073709551615.")]
     public void ParseError_NamesWhatOptionTakes(string[] args, string expected)
     {
         var result = CliRunner.Run(directory, args);
@@ -51,9 +55,10 @@ public sealed class CliMessageTests : IDisposable
 
     [Theory]
     [InlineData("runs/pilot-1", "runs/pilot-1")]
-    [InlineData("/tmp/run 2", "\"/tmp/run 2\"")]
-    [InlineData("a\"b$c`d\\e", "\"a\\\"b\\$c\\`d\\\\e\"")]
-    [InlineData("", "\"\"")]
+    [InlineData("/tmp/run 2", "'/tmp/run 2'")]
+    [InlineData("runs/a!1b $x", "'runs/a!1b $x'")]
+    [InlineData("it's", "'it'\\''s'")]
+    [InlineData("", "''")]
     public void ShellQuote_KeepsOneArgument(string argument, string expected) =>
         Assert.Equal(expected, Common.ShellQuote(argument));
 }

@@ -114,17 +114,25 @@ public sealed partial class CpuBackend
         float[] x = Array(input), wt = Array(weight);
         float[] dw = gradWeight is null ? [] : Array(gradWeight);
         float[] dx = gradInput is null ? [] : Array(gradInput);
+        // The direct dWeight paths below multiply zeros by input values that the conv never pairs with an output.
+        // An Inf or NaN there turns its dWeight entry into NaN where the reference has a number, so a non-finite
+        // dWeight is computed again by the GEMM, which skips those values as the reference does.
         if (IsSingleOutputConv(g))
         {
             SingleOutputBackward(x, wt, dy, dx, dw, g);
-            return;
+            if (gradWeight is null || AllFinite(dw, weight.Length))
+                return;
+            gradInput = null;
         }
-        if (gradWeight is not null && UsesBorderedWeight(g))
+        else if (gradWeight is not null && UsesBorderedWeight(g))
         {
             BorderedWeightGradient(x, dy, dw, g);
-            gradWeight = null;
-            if (gradInput is null)
-                return;
+            if (AllFinite(dw, weight.Length))
+            {
+                gradWeight = null;
+                if (gradInput is null)
+                    return;
+            }
         }
         if (gradInput is not null && HasTransposedConv(g))
         {
@@ -233,6 +241,16 @@ public sealed partial class CpuBackend
         var table = new T[length];
         buffers.AddScratch((long)sizeof(T) * table.Length);
         return table;
+    }
+
+    private static bool AllFinite(float[] values, long length)
+    {
+        for (long i = 0; i < length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+                return false;
+        }
+        return true;
     }
 
     /// <summary>
