@@ -33,6 +33,24 @@ public class TapeTests
     }
 
     [Fact]
+    public void Backward_AddGradientReachesLeavesThroughRelu()
+    {
+        // The add hands its gradient to relu(x) and to y. In the second graph relu(x) is added twice, so its
+        // gradient is a sum of two.
+        var x = Leaf([1, -2, 3, 4], [1, 1, 2, 2]);
+        var y = Leaf([5, 6, 7, 8], [1, 1, 2, 2]);
+        SumOf(F.Add(F.Relu(x), y)).Backward();
+        Assert.Equal([1f, 0, 1, 1], x.Grad!.ToArray());
+        Assert.Equal([1f, 1, 1, 1], y.Grad!.ToArray());
+
+        var x2 = Leaf([1, -2, 3, 4], [1, 1, 2, 2]);
+        var relu = F.Relu(x2);
+        SumOf(F.Add(F.Add(relu, y), relu)).Backward();
+        Assert.Equal([2f, 0, 2, 2], x2.Grad!.ToArray());
+        Assert.Equal([2f, 2, 2, 2], y.Grad!.ToArray());
+    }
+
+    [Fact]
     public void Backward_AccumulatesAcrossCalls()
     {
         var x = Leaf([1, 2], [1, 1, 1, 2]);
