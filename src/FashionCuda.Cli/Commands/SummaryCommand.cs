@@ -23,6 +23,8 @@ public static class SummaryCommand
     private static int Execute(string configPath)
     {
         var (config, dataNote) = ForData(TrainConfig.Load(configPath));
+        TrainCommand.WarnAboutReplacedModelKeys(configPath, config.Model.InputChannels, config.Model.InputSize,
+            config.Model.Classes);
         var backend = Common.CreateBackend("cpu");
         var model = ModelFactory.Create(config, backend, new Rng(config.Seed));
         var rows = ModelSummary.Trace(model, ModelFactory.ImageShape(config.Model));

@@ -154,7 +154,14 @@ public static class TrainCommand
     /// Warns about each of model.input_channels, model.input_size and model.classes that the config file sets
     /// to a value the data replaces, because the model is always built for the data's shape and class count.
     /// </summary>
-    private static void WarnAboutReplacedModelKeys(string configPath, ImageDataset train)
+    private static void WarnAboutReplacedModelKeys(string configPath, ImageDataset train) =>
+        WarnAboutReplacedModelKeys(configPath, train.Channels, train.Height, train.ClassCount);
+
+    /// <summary>
+    /// Prints a warning for each of model.input_channels, input_size and classes that the config sets to a value
+    /// other than the data's, because the data's value replaces it.
+    /// </summary>
+    internal static void WarnAboutReplacedModelKeys(string configPath, int channels, int size, int classes)
     {
         JsonElement model;
         try
@@ -172,9 +179,9 @@ public static class TrainCommand
         }
         foreach (var (key, actual, what) in new[]
                  {
-                     ("input_channels", train.Channels, train.Channels == 1 ? "1 channel" : $"{train.Channels} channels"),
-                     ("input_size", train.Height, $"{train.Height}×{train.Height} images"),
-                     ("classes", train.ClassCount, train.ClassCount == 1 ? "1 class" : $"{train.ClassCount} classes"),
+                     ("input_channels", channels, channels == 1 ? "1 channel" : $"{channels} channels"),
+                     ("input_size", size, $"{size}×{size} images"),
+                     ("classes", classes, classes == 1 ? "1 class" : $"{classes} classes"),
                  })
         {
             if (model.TryGetProperty(key, out var value) && value.TryGetInt32(out int requested) &&

@@ -114,6 +114,18 @@ public sealed class CliModelTests : IDisposable
     }
 
     [Fact]
+    public void Summary_WarnsAboutReplacedClasses()
+    {
+        string config = Path.Combine(directory, "classes.json");
+        File.WriteAllText(config, """{ "model": { "width": 4, "classes": 3 } }""");
+        var result = CliRunner.Run(directory, "summary", "--config", config);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Equal($"warning: {config}: model.classes is 3 but the data has 10 classes, so the model is built " +
+                     "for 10; remove model.classes from the config.", result.Error.TrimEnd());
+        Assert.Contains("10 classes", result.Output);
+    }
+
+    [Fact]
     public void Summary_RejectsPlacementOnResNet()
     {
         string config = Path.Combine(directory, "bad.json");
