@@ -33,22 +33,27 @@ public static class StudyCommand
             Description = "Comma-separated arm names to train (default: all); the report covers them and the finished " +
                           "runs of the other arms.",
         };
+        var seeds = new Option<string?>("--seeds")
+        {
+            Description = "Comma-separated seeds of the full run to train (default: all), e.g. 1 for one seed of " +
+                          "every arm first; the report covers every finished run.",
+        };
         var reportOnly = new Option<bool>("--report-only")
         {
             Description = "Train nothing: write report.md and plots from the finished runs in the study folder.",
         };
         var command = new Command("study", "Run a study (arms × seeds) and write report.md with plots.")
         {
-            file, quick, data, device, output, arms, reportOnly,
+            file, quick, data, device, output, arms, seeds, reportOnly,
         };
         command.SetAction(parsed => Common.Run(() => Execute(new StudyOptions(parsed.GetValue(file)!,
             parsed.GetValue(quick), parsed.GetValue(data), parsed.GetValue(device)!, parsed.GetValue(output),
-            parsed.GetValue(arms), parsed.GetValue(reportOnly)))));
+            parsed.GetValue(arms), parsed.GetValue(seeds), parsed.GetValue(reportOnly)))));
         return command;
     }
 
     private sealed record StudyOptions(string File, bool Quick, string? Data, string Device, string? Output,
-        string? Arms, bool ReportOnly);
+        string? Arms, string? Seeds, bool ReportOnly);
 
     /// <summary>Text the report shows for the data and machine of runs whose results.json does not record them.</summary>
     private const string NotRecorded = "not recorded in results.json";
@@ -64,6 +69,8 @@ public static class StudyCommand
                 "without --quick.");
         }
         var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
+        if (options.Seeds is not null)
+            study = SelectSeeds(study, options.Seeds, options.Quick);
         string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
         if (options.ReportOnly && !Directory.Exists(folder) && !File.Exists(folder))
         {
@@ -163,18 +170,36 @@ public static class StudyCommand
     }
 
     /// <summary>
-    /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms leaves
-    /// some of them out. In that case it names every arm with a missing run, in the study's order.
+    /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms or
+    /// --seeds leaves some of them out. In that case it names every arm and seed with a missing run, in the
+    /// study's order.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
         List<StudyRun> missing)
     {
-        bool leftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
-        if (leftOut)
+        bool armsLeftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
+        bool seedsLeftOut = !options.Quick && missing.Any(run => !selected.Seeds.Contains(run.Seed));
+        if (armsLeftOut || seedsLeftOut)
         {
-            var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name);
-            string without = options.ReportOnly ? "--report-only and --arms" : "--arms";
-            return $"Run the study without {without} (or with --arms {string.Join(',', arms)}) to train the rest; it " +
+            var flags = new List<string>();
+            var values = new List<string>();
+            if (armsLeftOut)
+            {
+                var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name);
+                flags.Add("--arms");
+                values.Add($"--arms {string.Join(',', arms)}");
+            }
+            if (seedsLeftOut)
+            {
+                var seeds = full.Seeds.Where(seed => missing.Any(run => run.Seed == seed));
+                flags.Add("--seeds");
+                values.Add($"--seeds {string.Join(',', seeds)}");
+            }
+            if (options.ReportOnly)
+                flags.Insert(0, "--report-only");
+            string without = flags.Count == 1 ? flags[0]
+                : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
+            return $"Run the study without {without} (or with {string.Join(' ', values)}) to train the rest; it " +
                    "skips the finished runs.";
         }
         return options.ReportOnly
@@ -278,6 +303,30 @@ public static class StudyCommand
         {
             string shown = string.IsNullOrWhiteSpace(armList) ? "\"\"" : armList;
             throw new UserException($"--arms {shown}: {e.Message}");
+        }
+    }
+
+    private static StudyDefinition SelectSeeds(StudyDefinition study, string seedList, bool quick)
+    {
+        string shown = string.IsNullOrWhiteSpace(seedList) ? "\"\"" : seedList;
+        if (quick)
+            throw new UserException($"--seeds {shown} with --quick: a quick run trains the seeds of the study's quick " +
+                                    "section; drop --seeds or --quick.");
+        var seeds = new List<int>();
+        foreach (string part in seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int seed))
+                throw new UserException($"--seeds {shown}: '{part}' is not a seed; list whole numbers separated by " +
+                                        $"commas, e.g. --seeds {study.Seeds[0]}.");
+            seeds.Add(seed);
+        }
+        try
+        {
+            return study.SelectSeeds(seeds);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UserException($"--seeds {shown}: {e.Message}");
         }
     }
 
@@ -399,6 +448,8 @@ public static class StudyCommand
             parts.AddRange(["--out", options.Output]);
         if (options.Arms is not null && !options.ReportOnly)
             parts.AddRange(["--arms", options.Arms]);
+        if (options.Seeds is not null && !options.ReportOnly)
+            parts.AddRange(["--seeds", options.Seeds]);
         return string.Join(' ', parts.Select(Common.ShellQuote));
     }
 }

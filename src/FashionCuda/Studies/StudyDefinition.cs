@@ -190,6 +190,25 @@ public sealed partial class StudyDefinition
     }
 
     /// <summary>
+    /// Returns the study with only the given seeds of its full run, kept in file order, so a study can train, say,
+    /// the first seed of every arm now and the others later. The quick run keeps its own seeds.
+    /// </summary>
+    /// <exception cref="ArgumentException">No seed is given, or one is not a seed of the study.</exception>
+    public StudyDefinition SelectSeeds(IReadOnlyCollection<int> seeds)
+    {
+        string known = string.Join(",", Seeds);
+        if (seeds.Count == 0)
+            throw new ArgumentException($"no seed given; list seeds separated by commas, e.g. {Seeds[0]}. The seeds " +
+                                        $"of study {Name} are {known}.");
+        var unknown = seeds.Where(seed => !Seeds.Contains(seed)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"{(unknown.Count == 1 ? "seed" : "seeds")} {string.Join(",", unknown)} " +
+                                        $"not in the study; the seeds of study {Name} are {known}.");
+        return new StudyDefinition(Name, Description, BaseConfig, Seeds.Where(seeds.Contains).ToList(), Arms,
+            Baseline, QuickSeeds, HasQuickOverrides ? QuickOverrides : null, Source, BaseDirectory);
+    }
+
+    /// <summary>
     /// Returns a copy of <paramref name="target"/> with <paramref name="overrides"/> merged in: objects key by key,
     /// recursively; null removes the key, so the config's default applies; every other value replaces the target's.
     /// </summary>

@@ -1,0 +1,64 @@
+using System.Text.Json;
+
+namespace FashionCuda.Tests.Cli;
+
+/// <summary><c>study --seeds</c>: training some seeds of a study's full run now and the others later.</summary>
+public sealed class CliStudySeedsTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-seeds-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private string WriteStudy()
+    {
+        string path = Path.Combine(directory, "tiny.json");
+        File.WriteAllText(path, """
+            {
+              "name": "tiny",
+              "base": { "model": { "width": 2, "hidden": 8 }, "epochs": 1, "batch_size": 16, "train_limit": 64,
+                        "test_limit": 32 },
+              "seeds": [1, 2],
+              "arms": [ { "name": "plain" }, { "name": "flip", "overrides": { "augmentation": { "flip": true } } } ],
+              "quick": { "overrides": { "train_limit": 32 } }
+            }
+            """);
+        return path;
+    }
+
+    [Fact]
+    public void Seeds_TrainsOnlyThoseAndNamesTheRest()
+    {
+        string study = WriteStudy();
+        string output = Path.Combine(directory, "out");
+        var result = CliRunner.Run(directory, "study", study, "--data", CliRunner.EmbeddedData(), "--out", output,
+            "--seeds", "2");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("2 arms × 1 seed = 2 runs", result.Output);
+        foreach (string arm in new[] { "plain", "flip" })
+        {
+            Assert.True(File.Exists(Path.Combine(output, arm, "seed-2", "results.json")), $"{arm} seed 2 missing");
+            Assert.False(Directory.Exists(Path.Combine(output, arm, "seed-1")), $"{arm} seed 1 was trained");
+        }
+        Assert.Contains("Run the study without --seeds (or with --seeds 1) to train the rest", result.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "plain", "seed-2", "results.json")));
+        Assert.EndsWith("--seeds 2", json.RootElement.GetProperty("command").GetString());
+    }
+
+    [Theory]
+    [InlineData("3", false, "error: --seeds 3: seed 3 not in the study; the seeds of study tiny are 1,2.")]
+    [InlineData("1,x", false,
+        "error: --seeds 1,x: 'x' is not a seed; list whole numbers separated by commas, e.g. --seeds 1.")]
+    [InlineData("", false, "error: --seeds \"\": no seed given; list seeds separated by commas, e.g. 1. The seeds of " +
+                           "study tiny are 1,2.")]
+    [InlineData("1", true, "error: --seeds 1 with --quick: a quick run trains the seeds of the study's quick " +
+                           "section; drop --seeds or --quick.")]
+    public void Seeds_MistakesGiveOneLine(string seeds, bool quick, string expected)
+    {
+        string[] args = ["study", WriteStudy(), "--data", CliRunner.EmbeddedData(), "--out",
+            Path.Combine(directory, "out"), "--seeds", seeds];
+        var result = CliRunner.Run(directory, quick ? [.. args, "--quick"] : args);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(expected, result.Error.TrimEnd());
+    }
+}
