@@ -74,11 +74,7 @@ public sealed partial class CpuBackend
             }
             ReturnScratch(scratch);
         });
-        var total = dw.AsSpan(0, kcrs);
-        partials.AsSpan(0, kcrs).CopyTo(total);
-        for (int group = 1; group < groups; group++)
-            System.Numerics.Tensors.TensorPrimitives.Add(total, partials.AsSpan(group * kcrs, kcrs), total);
-        ReturnScratch(partials);
+        SumPartials(partials, groups, dw.AsSpan(0, kcrs));
     }
 
     /// <summary>

@@ -113,10 +113,19 @@ public sealed partial class CpuBackend
             ReturnScratch(flipped);
         if (!wantWeight)
             return;
-        var total = dw.AsSpan(0, crs);
-        partials.AsSpan(0, crs).CopyTo(total);
-        for (int image = 1; image < g.N; image++)
-            TensorPrimitives.Add(total, partials.AsSpan(image * crs, crs), total);
+        SumPartials(partials, g.N, dw.AsSpan(0, crs));
+    }
+
+    /// <summary>
+    /// Sums <paramref name="count"/> consecutive blocks of <paramref name="partials"/>, each as long as
+    /// <paramref name="total"/>, into it in block order, so the result does not depend on the thread count, and
+    /// returns the scratch array.
+    /// </summary>
+    private void SumPartials(float[] partials, int count, Span<float> total)
+    {
+        partials.AsSpan(0, total.Length).CopyTo(total);
+        for (int block = 1; block < count; block++)
+            TensorPrimitives.Add(total, partials.AsSpan(block * total.Length, total.Length), total);
         ReturnScratch(partials);
     }
 
