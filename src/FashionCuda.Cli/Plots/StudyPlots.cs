@@ -15,7 +15,7 @@ public static class StudyPlots
 
     public const int LearningCurvesWidth = 1200;
     public const int LearningCurvesHeight = 500;
-    public const int AccuracyWidth = 800;
+    public const int AccuracyWidth = 1600;
     public const int AccuracyHeight = 500;
     public const int ConfusionWidth = 800;
     public const int ConfusionHeight = 720;
@@ -28,13 +28,15 @@ public static class StudyPlots
         var best = StudyReport.Best(arms);
         string heldOut = arms.All(a => a.Curve().HeldOutIsValidation) ? "validation" : "test";
         WriteLearningCurves(Path.Combine(directory, LearningCurvesFile), study, arms);
-        WriteAccuracyBars(Path.Combine(directory, AccuracyFile), study, arms);
+        WriteAccuracy(Path.Combine(directory, AccuracyFile), study, arms);
         WriteConfusion(Path.Combine(directory, ConfusionFile), best, classNames);
         return
         [
             (LearningCurvesFile, $"Learning curves, mean over seeds: training (dashed, open squares) and " +
                                  $"{heldOut} (solid, filled circles) loss and accuracy per epoch."),
-            (AccuracyFile, "Test accuracy per arm: mean over seeds, error bars ± one standard deviation."),
+            (AccuracyFile, "Test accuracy per arm. Left: mean over seeds on an axis from zero, error bars ± one " +
+                           "standard deviation. Right: the same zoomed in, each seed an open circle, the dashed " +
+                           "line the baseline's mean."),
             (ConfusionFile, $"Test confusion matrix of the best arm ({best.Arm.Name}), summed over " +
                             $"{SeedCount(best.Runs.Count)}; cells are counts, colour is the share of the true class."),
         ];
@@ -107,14 +109,27 @@ public static class StudyPlots
     }
 
     /// <summary>
-    /// One horizontal bar per arm, first arm at the top, from zero: mean test accuracy with ± one standard
-    /// deviation (no whisker with a single seed). Arm names with their seed counts sit on the left axis, so long
-    /// names never overlap, and each "mean ± std" label sits right of its whisker.
+    /// Two panels side by side, one row per arm, first arm at the top: <see cref="AccuracyBars"/> on an axis
+    /// from zero, and <see cref="AccuracyDetail"/> zoomed in so that differences of a few tenths of a point,
+    /// the size of seed noise, can be seen.
     /// </summary>
-    public static void WriteAccuracyBars(string path, StudyDefinition study, IReadOnlyList<ArmSummary> arms) =>
-        Save(path, AccuracyBars(study, arms).GetImage(AccuracyWidth, AccuracyHeight));
+    public static void WriteAccuracy(string path, StudyDefinition study, IReadOnlyList<ArmSummary> arms) =>
+        Save(path, Accuracy(study, arms).Render(AccuracyWidth, AccuracyHeight));
 
-    /// <summary>Builds the plot that <see cref="WriteAccuracyBars"/> draws.</summary>
+    /// <summary>Builds the two panels that <see cref="WriteAccuracy"/> draws.</summary>
+    public static Multiplot Accuracy(StudyDefinition study, IReadOnlyList<ArmSummary> arms)
+    {
+        var multiplot = new Multiplot(AccuracyBars(study, arms));
+        multiplot.AddPlot(AccuracyDetail(study, arms));
+        multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
+        return multiplot;
+    }
+
+    /// <summary>
+    /// One horizontal bar per arm from zero: mean test accuracy with ± one standard deviation (no whisker with a
+    /// single seed). Arm names with their seed counts sit on the left axis, so long names never overlap, and each
+    /// "mean ± std" label sits right of its whisker.
+    /// </summary>
     public static Plot AccuracyBars(StudyDefinition study, IReadOnlyList<ArmSummary> arms)
     {
         var plot = new Plot();
@@ -147,10 +162,68 @@ public static class StudyPlots
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
             Enumerable.Range(0, 11).Select(t => new Tick(t / 10.0, (t / 10.0).ToString("0.0",
                 System.Globalization.CultureInfo.InvariantCulture))).ToArray());
-        // A "0.9123 ± 0.0012" label is about a quarter of the axis wide at this image size.
+        // A "0.9123 ± 0.0012" label is about a quarter of the axis wide in a panel of half the image.
         plot.Axes.SetLimitsX(0, Math.Max(1.0, labelRight + 0.27));
         plot.Axes.SetLimitsY(-0.6, arms.Count - 0.4);
         plot.Title("Test accuracy (mean ± std over seeds)");
+        plot.XLabel("test accuracy");
+        return plot;
+    }
+
+    /// <summary>
+    /// Plots the accuracies of <see cref="AccuracyBars"/> on an axis that spans the results only. Each seed's test
+    /// accuracy is an open circle and the mean a filled circle with a ± one standard deviation whisker. A dashed
+    /// vertical line marks the baseline arm's mean when the baseline has finished runs.
+    /// </summary>
+    public static Plot AccuracyDetail(StudyDefinition study, IReadOnlyList<ArmSummary> arms)
+    {
+        var plot = new Plot();
+        double low = double.PositiveInfinity, high = double.NegativeInfinity;
+        for (int i = 0; i < arms.Count; i++)
+        {
+            var arm = arms[i];
+            var color = ArmColor(study, arm);
+            double row = arms.Count - 1 - i;
+            double std = double.IsNaN(arm.AccuracyStandardDeviation) ? 0 : arm.AccuracyStandardDeviation;
+            if (std > 0)
+            {
+                var whisker = plot.Add.Line(arm.MeanAccuracy - std, row, arm.MeanAccuracy + std, row);
+                whisker.LineColor = color;
+                whisker.LineWidth = 2;
+            }
+            plot.Add.Marker(arm.MeanAccuracy, row, MarkerShape.FilledCircle, 11, color);
+            foreach (double accuracy in arm.Accuracies)
+            {
+                // Seeds sit just below the mean's row, so a seed equal to the mean stays visible.
+                plot.Add.Marker(accuracy, row - 0.22, MarkerShape.OpenCircle, 8, color);
+            }
+            low = Math.Min(low, Math.Min(arm.MeanAccuracy - std, arm.Accuracies.Min()));
+            high = Math.Max(high, Math.Max(arm.MeanAccuracy + std, arm.Accuracies.Max()));
+        }
+        var baseline = arms.FirstOrDefault(arm => arm.Arm.Name == study.Baseline);
+        if (baseline is not null)
+        {
+            var line = plot.Add.VerticalLine(baseline.MeanAccuracy, 1.5f, Colors.Gray, LinePattern.Dashed);
+            line.LegendText = $"{baseline.Arm.Name} (baseline) mean";
+        }
+        plot.Legend.ManualItems.Add(new LegendItem
+        {
+            LabelText = "mean ± std", MarkerShape = MarkerShape.FilledCircle, MarkerColor = Colors.Black,
+            MarkerSize = 9, LineColor = Colors.Black, LineWidth = 2,
+        });
+        plot.Legend.ManualItems.Add(new LegendItem
+        {
+            LabelText = "one seed", MarkerShape = MarkerShape.OpenCircle, MarkerColor = Colors.Black, MarkerSize = 8,
+        });
+        plot.ShowLegend(Edge.Right);
+        var ticks = arms.Select((arm, i) => new Tick(arms.Count - 1 - i, SeedLabel(arm))).ToArray();
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
+        plot.Axes.Left.MajorTickStyle.Length = 0;
+        // At least one point wide, so one arm or equal seeds still give a readable axis.
+        double margin = Math.Max(0.15 * (high - low), 0.5 * Math.Max(0, 0.01 - (high - low)) + 0.001);
+        plot.Axes.SetLimitsX(low - margin, high + margin);
+        plot.Axes.SetLimitsY(-0.6, arms.Count - 0.4);
+        plot.Title("Zoomed in: each seed, mean ± std");
         plot.XLabel("test accuracy");
         return plot;
     }

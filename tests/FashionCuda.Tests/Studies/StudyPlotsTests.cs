@@ -69,6 +69,47 @@ public sealed class StudyPlotsTests : IDisposable
     }
 
     [Fact]
+    public void AccuracyDetail_ZoomsToSeedsAndMarksBaseline()
+    {
+        var study = StudyDefinition.Parse("""
+            { "name": "p", "seeds": [1, 2, 3], "baseline": "close",
+              "arms": [ { "name": "base" }, { "name": "close" }, { "name": "far" } ] }
+            """, "p.json");
+        var arms = StudyReport.Summarize(study, [StudyReportTests.Result("base", 1, 0.921),
+            StudyReportTests.Result("base", 2, 0.925), StudyReportTests.Result("base", 3, 0.918),
+            StudyReportTests.Result("close", 1, 0.924), StudyReportTests.Result("close", 2, 0.926),
+            StudyReportTests.Result("far", 1, 0.931)]);
+        var plot = StudyPlots.AccuracyDetail(study, arms);
+        var limits = plot.Axes.GetLimits();
+        // The axis spans the seeds with a margin, far from zero, so a 0.3-point gap is a visible distance.
+        Assert.InRange(limits.Left, 0.90, 0.918 - 1e-4);
+        Assert.InRange(limits.Right, 0.931 + 1e-4, 0.95);
+        var markers = plot.GetPlottables<ScottPlot.Plottables.Marker>().ToList();
+        var seeds = markers.Where(m => m.MarkerShape == MarkerShape.OpenCircle).Select(m => m.X).Order().ToList();
+        Assert.Equal([0.918, 0.921, 0.924, 0.925, 0.926, 0.931], seeds);
+        var means = markers.Where(m => m.MarkerShape == MarkerShape.FilledCircle).ToList();
+        Assert.Equal(arms.Select(a => a.MeanAccuracy), means.OrderByDescending(m => m.Y).Select(m => m.X));
+        // One whisker per arm with two or more seeds.
+        Assert.Equal(2, plot.GetPlottables<ScottPlot.Plottables.LinePlot>().Count());
+        var baseline = Assert.Single(plot.GetPlottables<ScottPlot.Plottables.VerticalLine>());
+        Assert.Equal(0.925, baseline.X, 12);
+        Assert.StartsWith("close (baseline)", baseline.LegendText);
+    }
+
+    [Fact]
+    public void AccuracyDetail_OneRunWidensAxis()
+    {
+        var study = ThreeArmStudy();
+        var arms = StudyReport.Summarize(study, [StudyReportTests.Result("far", 1, 0.95)]);
+        var plot = StudyPlots.AccuracyDetail(study, arms);
+        var limits = plot.Axes.GetLimits();
+        Assert.True(limits.Right - limits.Left >= 0.01, $"axis {limits.Left} to {limits.Right}");
+        Assert.InRange(0.95, limits.Left, limits.Right);
+        Assert.Empty(plot.GetPlottables<ScottPlot.Plottables.VerticalLine>());
+        Assert.Empty(plot.GetPlottables<ScottPlot.Plottables.LinePlot>());
+    }
+
+    [Fact]
     public void LearningCurves_OneEpochKeepsStylesApart()
     {
         var study = StudyDefinition.Parse("""{ "name": "p", "arms": [ { "name": "base" } ] }""", "p.json");
