@@ -79,7 +79,7 @@ public static class StudyCommand
                 "the folder of an earlier run of this study, or run the study without --report-only first.");
         }
         string directory = Common.PrepareOutputDirectory(folder);
-        AtomicFile.RequireWritable(directory, [StudyReport.FileName, .. StudyPlots.Files]);
+        AtomicFile.RequireWritable(directory, [StudyReport.FileName, .. StudyPlots.Files, StudyAttention.FileName]);
         WarnAboutOtherArms(fullStudy, directory);
         bool interrupted = !options.ReportOnly && Train(study, options, directory);
 
@@ -135,6 +135,8 @@ public static class StudyCommand
         var best = StudyReport.Best(summaries);
         var classNames = best.Runs[0].ClassNames ?? FashionMnist.ClassNames;
         var plots = StudyPlots.WriteAll(directory, fullStudy, summaries, classNames);
+        if (WriteAttention(directory, fullStudy.Plan(options.Quick), summaries, options.Data) is { } attention)
+            plots = [.. plots, attention];
         var context = new ReportContext
         {
             Command = CommandLine(options),
@@ -167,6 +169,27 @@ public static class StudyCommand
             return Interrupted;
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Writes <see cref="StudyAttention.FileName"/> for the best arm with CBAM spatial attention, when one of its
+    /// runs kept a checkpoint. A missing data set or a damaged checkpoint costs only this plot, with a warning.
+    /// </summary>
+    private static (string File, string Caption)? WriteAttention(string directory, IReadOnlyList<StudyRun> plan,
+        IReadOnlyList<ArmSummary> arms, string? dataOverride)
+    {
+        if (StudyAttention.PickRun(directory, plan, arms) is not { } pick)
+            return null;
+        try
+        {
+            var data = DataSource.Load(pick.Run.Config with { TrainLimit = 0, TestLimit = 0 }, dataOverride);
+            return StudyAttention.Write(directory, pick, data.Test, Common.CreateBackend("cpu"));
+        }
+        catch (Exception e) when (e is UserException or CheckpointException)
+        {
+            Console.Error.WriteLine($"warning: {StudyAttention.FileName} not drawn: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>

@@ -50,7 +50,7 @@ public static class ImageGrid
         int cellWidth = (int)Math.Ceiling(Math.Max(tileWidth, captionWidth)) + Margin;
         int cellHeight = tileHeight + captionLines * LineHeight + Margin;
         int titleWidth = (int)Math.Ceiling(titleFont.MeasureText(title)) + 2 * Margin;
-        int scaleWidth = overlays ? (int)Math.Ceiling(ScaleWidth + font.MeasureText(ScaleNote)) + 4 * Margin : 0;
+        int scaleWidth = overlays ? (int)Math.Ceiling(ScaleRight(font) + font.MeasureText(ScaleNote)) + Margin : 0;
         int width = Math.Max(Margin + columns * cellWidth, Math.Max(titleWidth, scaleWidth));
         int height = TitleHeight + scaleHeight + Margin + rows * cellHeight;
 
@@ -118,9 +118,12 @@ public static class ImageGrid
         float textY = top + ScaleRowHeight + 4;
         canvas.DrawText("0", Margin, textY, SKTextAlign.Left, font, ink);
         canvas.DrawText("1", left + ScaleWidth + 4, textY, SKTextAlign.Left, font, ink);
-        canvas.DrawText(ScaleNote, left + ScaleWidth + 4 + font.MeasureText("1") + 2 * Margin, textY,
-            SKTextAlign.Left, font, ink);
+        canvas.DrawText(ScaleNote, ScaleRight(font), textY, SKTextAlign.Left, font, ink);
     }
+
+    /// <summary>Returns the x coordinate where the note right of the overlay scale starts.</summary>
+    private static float ScaleRight(SKFont font) =>
+        Margin + font.MeasureText("0") + 4 + ScaleWidth + 4 + font.MeasureText("1") + 2 * Margin;
 
     /// <summary>Red over a grey pixel in proportion to the gate, at most 70 % opaque so the image shows through.</summary>
     private static SKColor Blend(byte grey, float gate)

@@ -158,6 +158,9 @@ public sealed class CliStudyQuickTests : IDisposable
         foreach (var arm in new[] { "conv3-fc3", "conv5-fc3", "conv7-fc3", "conv5-linear", "conv5-gap", "conv5-fc3-bn",
                      "conv7-fc3-bn", "conv5-gap-bn" })
             Assert.Contains($"| {arm} | 1 | ", report);
+        // No arm has CBAM, so there is no attention plot.
+        Assert.DoesNotContain("attention.png", report);
+        Assert.False(File.Exists(Path.Combine(directory, "study1-depth-classifier.json", "attention.png")));
     }
 
     [Fact]
@@ -165,8 +168,11 @@ public sealed class CliStudyQuickTests : IDisposable
     {
         var result = RunQuick("study2-alexnet-cbam.json");
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("| every-conv-spatial | 1 | ",
-            File.ReadAllText(Path.Combine(directory, "study2-alexnet-cbam.json", "report.md")));
+        string report = File.ReadAllText(Path.Combine(directory, "study2-alexnet-cbam.json", "report.md"));
+        Assert.Contains("| every-conv-spatial | 1 | ", report);
+        Assert.Contains("](attention.png)", report);
+        Assert.Contains("over the first test image of each of 10 classes", report);
+        StudyPlotsTests.ReadPngSize(Path.Combine(directory, "study2-alexnet-cbam.json", "attention.png"));
     }
 
     [Fact]
@@ -174,8 +180,31 @@ public sealed class CliStudyQuickTests : IDisposable
     {
         var result = RunQuick("study3-resnet-cbam.json");
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("| resnet18-cbam | 1 | ",
-            File.ReadAllText(Path.Combine(directory, "study3-resnet-cbam.json", "report.md")));
+        string report = File.ReadAllText(Path.Combine(directory, "study3-resnet-cbam.json", "report.md"));
+        Assert.Contains("| resnet18-cbam | 1 | ", report);
+        // A narrow ResNet has 9 BasicBlocks and a ResNet-18 8, each with CBAM.
+        Assert.Matches(@"the [89] CBAM blocks of an image side by side", report);
+        StudyPlotsTests.ReadPngSize(Path.Combine(directory, "study3-resnet-cbam.json", "attention.png"));
+    }
+
+    [Fact]
+    public void StudyReportOnly_DamagedCheckpointSkipsAttention()
+    {
+        var first = RunQuick("study2-alexnet-cbam.json", "--arms", "after-conv2");
+        Assert.True(first.ExitCode == 0, first.Error);
+        string folder = Path.Combine(directory, "study2-alexnet-cbam.json");
+        string checkpoint = Path.Combine(folder, "after-conv2", "seed-1", "best.safetensors");
+        File.WriteAllText(checkpoint, "not a checkpoint");
+        File.Delete(Path.Combine(folder, "attention.png"));
+
+        var result = RunQuick("study2-alexnet-cbam.json", "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("warning: attention.png not drawn: ", result.Error);
+        Assert.Contains(checkpoint, result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
+        Assert.False(File.Exists(Path.Combine(folder, "attention.png")));
+        Assert.DoesNotContain("attention.png", File.ReadAllText(Path.Combine(folder, "report.md")));
     }
 
     [Fact]

@@ -1,0 +1,84 @@
+using FashionCuda.Cli.Plots;
+using FashionCuda.Studies;
+using FashionCuda.Training;
+
+namespace FashionCuda.Tests.Studies;
+
+public sealed class StudyAttentionTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-attention-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private static readonly StudyDefinition Study = StudyDefinition.Parse("""
+        { "name": "cbam", "seeds": [1, 2],
+          "base": { "model": { "name": "alexnet-fm", "width": 4, "hidden": 8 } },
+          "arms": [
+            { "name": "plain" },
+            { "name": "channel", "overrides": { "model": { "cbam": { "placement": "every-conv", "mode": "channel" } } } },
+            { "name": "both", "overrides": { "model": { "cbam": { "placement": "after-conv2", "mode": "both" } } } },
+            { "name": "spatial", "overrides": { "model": { "cbam": { "placement": "every-conv", "mode": "spatial" } } } }
+          ] }
+        """, "cbam.json");
+
+    private void Touch(string arm, int seed, string file)
+    {
+        string folder = Path.Combine(directory, arm, $"seed-{seed}");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, file), [0]);
+    }
+
+    [Fact]
+    public void PickRun_BestSpatialArmLowestSeed()
+    {
+        // The arm channel has the highest mean but no spatial gate, and spatial beats both.
+        var arms = StudyReport.Summarize(Study, [StudyReportTests.Result("plain", 1, 0.95),
+            StudyReportTests.Result("channel", 1, 0.94), StudyReportTests.Result("both", 1, 0.91),
+            StudyReportTests.Result("spatial", 1, 0.92), StudyReportTests.Result("spatial", 2, 0.93)]);
+        foreach (var arm in new[] { "plain", "channel", "both", "spatial" })
+            Touch(arm, 1, StudyRunner.BestCheckpointFileName);
+        Touch("spatial", 2, StudyRunner.BestCheckpointFileName);
+
+        var pick = StudyAttention.PickRun(directory, Study.Plan(quick: false), arms);
+
+        Assert.NotNull(pick);
+        Assert.Equal("spatial", pick.Run.Arm.Name);
+        Assert.Equal(1, pick.Run.Seed);
+        Assert.Equal(Path.Combine(directory, "spatial", "seed-1", StudyRunner.BestCheckpointFileName), pick.Checkpoint);
+        Assert.Equal(3, pick.Epoch);
+    }
+
+    [Fact]
+    public void PickRun_SkipsRunsWithoutCheckpoint()
+    {
+        var arms = StudyReport.Summarize(Study, [StudyReportTests.Result("both", 1, 0.91),
+            StudyReportTests.Result("spatial", 1, 0.92) with { SelectedByValidation = false, SelectedEpoch = 2 },
+            StudyReportTests.Result("spatial", 2, 0.93)]);
+        // Seed 1 of spatial kept only best.safetensors, though it was selected without validation.
+        Touch("spatial", 1, StudyRunner.BestCheckpointFileName);
+        Touch("spatial", 2, Checkpoint.FileName);
+        Touch("both", 1, StudyRunner.BestCheckpointFileName);
+
+        var pick = StudyAttention.PickRun(directory, Study.Plan(quick: false), arms);
+
+        Assert.NotNull(pick);
+        Assert.Equal("both", pick.Run.Arm.Name);
+
+        Touch("spatial", 1, Checkpoint.FileName);
+        var next = StudyAttention.PickRun(directory, Study.Plan(quick: false), arms);
+        Assert.NotNull(next);
+        Assert.Equal(Path.Combine(directory, "spatial", "seed-1", Checkpoint.FileName), next.Checkpoint);
+        Assert.Equal(2, next.Epoch);
+    }
+
+    [Fact]
+    public void PickRun_NoSpatialArmGivesNull()
+    {
+        var arms = StudyReport.Summarize(Study, [StudyReportTests.Result("plain", 1, 0.95),
+            StudyReportTests.Result("channel", 1, 0.94)]);
+        Touch("plain", 1, StudyRunner.BestCheckpointFileName);
+        Touch("channel", 1, StudyRunner.BestCheckpointFileName);
+
+        Assert.Null(StudyAttention.PickRun(directory, Study.Plan(quick: false), arms));
+    }
+}
