@@ -173,7 +173,8 @@ public static class StudyCommand
 
     /// <summary>
     /// Writes <see cref="StudyAttention.FileName"/> for the best arm with CBAM spatial attention, when one of its
-    /// runs kept a checkpoint. A missing data set or a damaged checkpoint costs only this plot, with a warning.
+    /// runs kept a checkpoint. A missing data set, a damaged checkpoint or one that does not fit the data costs only
+    /// this plot, with a warning.
     /// </summary>
     private static (string File, string Caption)? WriteAttention(string directory, IReadOnlyList<StudyRun> plan,
         IReadOnlyList<ArmSummary> arms, string? dataOverride)
@@ -185,7 +186,8 @@ public static class StudyCommand
             var data = DataSource.Load(pick.Run.Config with { TrainLimit = 0, TestLimit = 0 }, dataOverride);
             return StudyAttention.Write(directory, pick, data.Test, Common.CreateBackend("cpu"));
         }
-        catch (Exception e) when (e is UserException or CheckpointException)
+        catch (Exception e) when (e is UserException or CheckpointException or ArgumentException
+                                       or InvalidOperationException)
         {
             Console.Error.WriteLine($"warning: {StudyAttention.FileName} not drawn: {e.Message}");
             return null;

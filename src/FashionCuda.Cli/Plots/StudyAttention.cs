@@ -14,6 +14,9 @@ public static class StudyAttention
 {
     public const string FileName = "attention.png";
 
+    /// <summary>Maximum number of classes drawn, so that a photo folder with many classes still gives a readable grid.</summary>
+    public const int MaxClasses = 12;
+
     /// <summary>A finished run to draw and the checkpoint of its selected epoch.</summary>
     public sealed record Pick(StudyRun Run, string Checkpoint, int Epoch);
 
@@ -49,8 +52,8 @@ public static class StudyAttention
         config.Model.Cbam is { Mode: CbamMode.Both or CbamMode.Spatial };
 
     /// <summary>
-    /// Draws the gates of the picked checkpoint over the first image of each class in <paramref name="test"/> and
-    /// writes <see cref="FileName"/> into <paramref name="directory"/>. Each row holds whole images: one when the
+    /// Draws the gates of the picked checkpoint over the first image of each class in <paramref name="test"/> (of
+    /// the first <see cref="MaxClasses"/> classes) and writes <see cref="FileName"/> into <paramref name="directory"/>. Each row holds whole images: one when the
     /// model has five or more CBAM blocks, otherwise as many as fit in five columns.
     /// </summary>
     /// <returns>The file name and the caption for the report.</returns>
@@ -62,7 +65,7 @@ public static class StudyAttention
         var tiles = new List<GridTile>();
         int blocks = 0;
         int images = 0;
-        for (int label = 0; label < loaded.ClassNames.Length; label++)
+        for (int label = 0; label < Math.Min(loaded.ClassNames.Length, MaxClasses); label++)
         {
             int index = Array.IndexOf(test.Labels, (byte)label);
             if (index < 0)
@@ -97,9 +100,12 @@ public static class StudyAttention
         string layout = blocks == 1
             ? "one tile per image"
             : $"the {blocks} CBAM blocks of an image side by side, from input to output";
+        string classes = loaded.ClassNames.Length > MaxClasses
+            ? $"{images} of the first {MaxClasses} classes"
+            : $"{images} classes";
         string caption = $"CBAM spatial attention of {run.Arm.Name} (the arm with spatial attention and the highest " +
                          $"mean test accuracy), seed {run.Seed} at epoch {pick.Epoch}, over the first test image of " +
-                         $"each of {images} classes, {layout}. Red marks pixels whose gate is near 1.";
+                         $"each of {classes}, {layout}. Red marks pixels whose gate is near 1.";
         return (FileName, caption);
     }
 }

@@ -81,4 +81,34 @@ public sealed class StudyAttentionTests : IDisposable
 
         Assert.Null(StudyAttention.PickRun(directory, Study.Plan(quick: false), arms));
     }
+
+    [Fact]
+    public void Write_CapsClassesAndPacksRows()
+    {
+        // An untrained model with CBAM after conv2 (one spatial gate) and 14 classes, of which the test set has 13.
+        var config = TrainConfig.Parse("""
+            { "model": { "name": "alexnet-fm", "width": 4, "hidden": 8, "classes": 14,
+                         "cbam": { "placement": "after-conv2", "mode": "both" } } }
+            """);
+        using var backend = new FashionCuda.Backends.Cpu.CpuBackend();
+        var model = FashionCuda.Models.ModelFactory.Create(config, backend, new FashionCuda.Tensors.Rng(1));
+        string[] classNames = Enumerable.Range(0, 14).Select(c => $"class{c}").ToArray();
+        string checkpoint = Path.Combine(directory, "model.safetensors");
+        Checkpoint.Save(checkpoint, model, config, classNames, 0.3f, 0.35f);
+        byte[] labels = Enumerable.Range(0, 26).Select(i => (byte)(i % 13)).ToArray();
+        var pixels = new byte[labels.Length * 28 * 28];
+        new Random(3).NextBytes(pixels);
+        var test = new FashionCuda.Data.ImageDataset(pixels, labels, 28, 28, classCount: 14);
+        var run = Study.Plan(quick: false).First(r => r.Arm.Name == "both");
+
+        var (file, caption) = StudyAttention.Write(directory, new StudyAttention.Pick(run, checkpoint, 7), test,
+            backend);
+
+        Assert.Equal(StudyAttention.FileName, file);
+        Assert.Contains("seed 1 at epoch 7", caption);
+        Assert.Contains("each of 12 of the first 12 classes, one tile per image", caption);
+        var (width, height) = StudyPlotsTests.ReadPngSize(Path.Combine(directory, file));
+        // Twelve one-gate tiles of 112 pixels fill rows of five: three rows, wider than high.
+        Assert.True(width > height, $"attention.png is {width}×{height}");
+    }
 }
