@@ -183,8 +183,8 @@ public static class StudyCommand
             return null;
         try
         {
-            var data = DataSource.Load(pick.Run.Config with { TrainLimit = 0, TestLimit = 0 }, dataOverride);
-            return StudyAttention.Write(directory, pick, data.Test, Common.CreateBackend("cpu"));
+            var test = new RunDataLoader(dataOverride).Load(pick.Run.Config).Test;
+            return StudyAttention.Write(directory, pick, test, Common.CreateBackend("cpu"));
         }
         catch (Exception e) when (e is UserException or CheckpointException or ArgumentException
                                        or InvalidOperationException)

@@ -109,7 +109,7 @@ public static class StudyPlots
     }
 
     /// <summary>
-    /// Two panels side by side, one row per arm, first arm at the top: <see cref="AccuracyBars"/> on an axis
+    /// Writes two panels side by side, one row per arm, first arm at the top: <see cref="AccuracyBars"/> on an axis
     /// from zero, and <see cref="AccuracyDetail"/> zoomed in so that differences of a few tenths of a point,
     /// the size of seed noise, can be seen.
     /// </summary>
@@ -126,7 +126,7 @@ public static class StudyPlots
     }
 
     /// <summary>
-    /// One horizontal bar per arm from zero: mean test accuracy with ± one standard deviation (no whisker with a
+    /// Builds one horizontal bar per arm from zero: mean test accuracy with ± one standard deviation (no whisker with a
     /// single seed). Arm names with their seed counts sit on the left axis, so long names never overlap, and each
     /// "mean ± std" label sits right of its whisker.
     /// </summary>
@@ -219,7 +219,7 @@ public static class StudyPlots
         var ticks = arms.Select((arm, i) => new Tick(arms.Count - 1 - i, SeedLabel(arm))).ToArray();
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
         plot.Axes.Left.MajorTickStyle.Length = 0;
-        // At least one point wide, so one arm or equal seeds still give a readable axis.
+        // The axis is kept at least one point wide, so one arm or equal seeds still give a readable axis.
         double margin = Math.Max(0.15 * (high - low), 0.5 * Math.Max(0, 0.01 - (high - low)) + 0.001);
         plot.Axes.SetLimitsX(low - margin, high + margin);
         plot.Axes.SetLimitsY(-0.6, arms.Count - 0.4);
