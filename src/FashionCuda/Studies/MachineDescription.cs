@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FashionCuda.Studies;
 
@@ -8,7 +9,8 @@ public static class MachineDescription
 {
     /// <summary>
     /// Returns the processor model (from /proc/cpuinfo on Linux, else the architecture), the logical core count,
-    /// the OS and the .NET version.
+    /// the widest vectors the runtime accelerates (<see cref="VectorWidth"/>), the OS and the .NET version, e.g.
+    /// "AMD EPYC, 2 logical cores, 512-bit vectors, Debian GNU/Linux 12 (bookworm), .NET 10.0.12".
     /// </summary>
     public static string Current()
     {
@@ -27,9 +29,21 @@ public static class MachineDescription
         {
             // Without a readable /proc/cpuinfo the description names the architecture only.
         }
-        return $"{processor}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, " +
-               $".NET {Environment.Version}";
+        return $"{processor}, {Environment.ProcessorCount} logical cores, {VectorWidth()}, " +
+               $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
+
+    /// <summary>
+    /// Returns the widest SIMD vectors the runtime accelerates on this CPU, "512-bit vectors" (AVX-512),
+    /// "256-bit vectors" (AVX2) or "128-bit vectors", or "no SIMD vectors". The fast CPU path's GEMM and
+    /// convolutions pick their kernels by it, so two machines with the same processor name but different widths
+    /// train at different speeds.
+    /// </summary>
+    public static string VectorWidth() =>
+        Vector512.IsHardwareAccelerated ? "512-bit vectors"
+        : Vector256.IsHardwareAccelerated ? "256-bit vectors"
+        : Vector128.IsHardwareAccelerated ? "128-bit vectors"
+        : "no SIMD vectors";
 
     /// <summary>
     /// Returns the engine's informational version: the project version and, when it was built from a git

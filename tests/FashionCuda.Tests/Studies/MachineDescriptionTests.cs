@@ -10,9 +10,20 @@ public class MachineDescriptionTests
         string description = MachineDescription.Current();
         Assert.Contains($"{Environment.ProcessorCount} logical cores", description);
         Assert.Contains($".NET {Environment.Version}", description);
+        Assert.Contains($", {MachineDescription.VectorWidth()}, ", description);
         if (File.Exists("/proc/cpuinfo") && File.ReadLines("/proc/cpuinfo").FirstOrDefault(
                 line => line.StartsWith("model name", StringComparison.Ordinal)) is { } model)
             Assert.StartsWith(model[(model.IndexOf(':') + 1)..].Trim(), description);
+    }
+
+    [Fact]
+    public void VectorWidth_MatchesTheWidestAcceleratedVector()
+    {
+        string width = MachineDescription.VectorWidth();
+        int bits = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? 512
+            : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? 256
+            : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? 128 : 0;
+        Assert.Equal(bits == 0 ? "no SIMD vectors" : $"{bits}-bit vectors", width);
     }
 
     [Fact]
