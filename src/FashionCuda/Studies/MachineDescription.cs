@@ -34,10 +34,9 @@ public static class MachineDescription
     }
 
     /// <summary>
-    /// Returns the widest SIMD vectors the runtime accelerates on this CPU, "512-bit vectors" (AVX-512),
-    /// "256-bit vectors" (AVX2) or "128-bit vectors", or "no SIMD vectors". The fast CPU path's GEMM and
-    /// convolutions pick their kernels by it, so two machines with the same processor name but different widths
-    /// train at different speeds.
+    /// Returns the widest SIMD vectors the runtime accelerates on this CPU: "512-bit vectors" (AVX-512),
+    /// "256-bit vectors" (AVX2), "128-bit vectors" or "no SIMD vectors". The fast CPU path picks its GEMM kernel
+    /// by this width, so two machines that report the same processor model can train at different speeds.
     /// </summary>
     public static string VectorWidth() =>
         Vector512.IsHardwareAccelerated ? "512-bit vectors"
