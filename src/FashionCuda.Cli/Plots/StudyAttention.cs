@@ -17,20 +17,26 @@ public static class StudyAttention
     /// <summary>Maximum number of classes drawn, so that a photo folder with many classes still gives a readable grid.</summary>
     public const int MaxClasses = 12;
 
-    /// <summary>A finished run to draw and the checkpoint of its selected epoch.</summary>
-    public sealed record Pick(StudyRun Run, string Checkpoint, int Epoch);
+    /// <summary>
+    /// A finished run to draw and the checkpoint of its selected epoch. <paramref name="SkippedArms"/> names the arms
+    /// with spatial attention and a higher mean test accuracy that were passed over because no run of theirs kept
+    /// its checkpoint.
+    /// </summary>
+    public sealed record Pick(StudyRun Run, string Checkpoint, int Epoch, IReadOnlyList<string>? SkippedArms = null);
 
     /// <summary>
     /// Returns the run to draw: of the arm that has spatial attention and the highest mean test accuracy, the
     /// lowest seed whose checkpoint of the selected epoch exists (<c>best.safetensors</c>, or
-    /// <c>model.safetensors</c> for a run selected without a validation split). Returns null when no finished arm
-    /// has spatial attention or no such run kept its checkpoint (studies/results in git keeps none).
+    /// <c>model.safetensors</c> for a run selected without a validation split). When no run of that arm kept its
+    /// checkpoint, the next arm in accuracy order is tried. Returns null when no finished arm has spatial attention
+    /// or no such run kept its checkpoint (studies/results in git keeps none).
     /// </summary>
     public static Pick? PickRun(string directory, IReadOnlyList<StudyRun> plan, IReadOnlyList<ArmSummary> arms)
     {
         var candidates = arms
             .Where(arm => plan.Any(run => run.Arm.Name == arm.Arm.Name && HasSpatialAttention(run.Config)))
             .OrderByDescending(arm => arm.MeanAccuracy);
+        var skipped = new List<string>();
         foreach (var arm in candidates)
         {
             foreach (var result in arm.Runs.OrderBy(result => result.Seed))
@@ -41,8 +47,9 @@ public static class StudyAttention
                 string file = result.SelectedByValidation ? StudyRunner.BestCheckpointFileName : Checkpoint.FileName;
                 string checkpoint = Path.Combine(directory, run.RelativeDirectory, file);
                 if (File.Exists(checkpoint))
-                    return new Pick(run, checkpoint, result.SelectedEpoch);
+                    return new Pick(run, checkpoint, result.SelectedEpoch, skipped);
             }
+            skipped.Add(arm.Arm.Name);
         }
         return null;
     }
@@ -103,9 +110,13 @@ public static class StudyAttention
         string classes = loaded.ClassNames.Length > MaxClasses
             ? $"{images} of the first {MaxClasses} classes"
             : $"{images} classes";
-        string caption = $"CBAM spatial attention of {run.Arm.Name} (the arm with spatial attention and the highest " +
-                         $"mean test accuracy), seed {run.Seed} at epoch {pick.Epoch}, over the first test image of " +
-                         $"each of {classes}, {layout}. Red marks pixels whose gate is near 1.";
+        string choice = pick.SkippedArms is { Count: > 0 } skipped
+            ? "the arm with spatial attention and the highest mean test accuracy that kept a checkpoint, since " +
+              $"no run of {string.Join(" or ", skipped)} kept one"
+            : "the arm with spatial attention and the highest mean test accuracy";
+        string caption = $"CBAM spatial attention of {run.Arm.Name} ({choice}), seed {run.Seed} at epoch {pick.Epoch}, " +
+                         $"over the first test image of each of {classes}, {layout}. Red marks pixels whose gate is " +
+                         "near 1.";
         return (FileName, caption);
     }
 }

@@ -46,6 +46,7 @@ public sealed class StudyAttentionTests : IDisposable
         Assert.Equal(1, pick.Run.Seed);
         Assert.Equal(Path.Combine(directory, "spatial", "seed-1", StudyRunner.BestCheckpointFileName), pick.Checkpoint);
         Assert.Equal(3, pick.Epoch);
+        Assert.Empty(pick.SkippedArms!);
     }
 
     [Fact]
@@ -63,12 +64,14 @@ public sealed class StudyAttentionTests : IDisposable
 
         Assert.NotNull(pick);
         Assert.Equal("both", pick.Run.Arm.Name);
+        Assert.Equal(["spatial"], pick.SkippedArms!);
 
         Touch("spatial", 1, Checkpoint.FileName);
         var next = StudyAttention.PickRun(directory, Study.Plan(quick: false), arms);
         Assert.NotNull(next);
         Assert.Equal(Path.Combine(directory, "spatial", "seed-1", Checkpoint.FileName), next.Checkpoint);
         Assert.Equal(2, next.Epoch);
+        Assert.Empty(next.SkippedArms!);
     }
 
     [Fact]
@@ -82,15 +85,16 @@ public sealed class StudyAttentionTests : IDisposable
         Assert.Null(StudyAttention.PickRun(directory, Study.Plan(quick: false), arms));
     }
 
-    [Fact]
-    public void Write_CapsClassesAndPacksRows()
+    /// <summary>
+    /// Saves an untrained model with CBAM after conv2 (one spatial gate) and 14 classes, and returns its checkpoint
+    /// and a test set of 26 random images from 13 of the classes.
+    /// </summary>
+    private (string Checkpoint, FashionCuda.Data.ImageDataset Test) SaveUntrained(FashionCuda.Backends.IBackend backend)
     {
-        // An untrained model with CBAM after conv2 (one spatial gate) and 14 classes, of which the test set has 13.
         var config = TrainConfig.Parse("""
             { "model": { "name": "alexnet-fm", "width": 4, "hidden": 8, "classes": 14,
                          "cbam": { "placement": "after-conv2", "mode": "both" } } }
             """);
-        using var backend = new FashionCuda.Backends.Cpu.CpuBackend();
         var model = FashionCuda.Models.ModelFactory.Create(config, backend, new FashionCuda.Tensors.Rng(1));
         string[] classNames = Enumerable.Range(0, 14).Select(c => $"class{c}").ToArray();
         string checkpoint = Path.Combine(directory, "model.safetensors");
@@ -98,7 +102,28 @@ public sealed class StudyAttentionTests : IDisposable
         byte[] labels = Enumerable.Range(0, 26).Select(i => (byte)(i % 13)).ToArray();
         var pixels = new byte[labels.Length * 28 * 28];
         new Random(3).NextBytes(pixels);
-        var test = new FashionCuda.Data.ImageDataset(pixels, labels, 28, 28, classCount: 14);
+        return (checkpoint, new FashionCuda.Data.ImageDataset(pixels, labels, 28, 28, classCount: 14));
+    }
+
+    [Fact]
+    public void Write_CaptionNamesSkippedArms()
+    {
+        using var backend = new FashionCuda.Backends.Cpu.CpuBackend();
+        var (checkpoint, test) = SaveUntrained(backend);
+        var run = Study.Plan(quick: false).First(r => r.Arm.Name == "both");
+
+        var (_, caption) = StudyAttention.Write(directory,
+            new StudyAttention.Pick(run, checkpoint, 7, ["spatial", "every"]), test, backend);
+
+        Assert.Contains("CBAM spatial attention of both (", caption);
+        Assert.Contains("that kept a checkpoint, since no run of spatial or every kept one)", caption);
+    }
+
+    [Fact]
+    public void Write_CapsClassesAndPacksRows()
+    {
+        using var backend = new FashionCuda.Backends.Cpu.CpuBackend();
+        var (checkpoint, test) = SaveUntrained(backend);
         var run = Study.Plan(quick: false).First(r => r.Arm.Name == "both");
 
         var (file, caption) = StudyAttention.Write(directory, new StudyAttention.Pick(run, checkpoint, 7), test,
@@ -106,6 +131,7 @@ public sealed class StudyAttentionTests : IDisposable
 
         Assert.Equal(StudyAttention.FileName, file);
         Assert.Contains("seed 1 at epoch 7", caption);
+        Assert.Contains("(the arm with spatial attention and the highest mean test accuracy)", caption);
         Assert.Contains("each of 12 of the first 12 classes, one tile per image", caption);
         var (width, height) = StudyPlotsTests.ReadPngSize(Path.Combine(directory, file));
         // Twelve one-gate tiles of 112 pixels fill rows of five: three rows, wider than high.
