@@ -60,8 +60,9 @@ public static class StudyAttention
 
     /// <summary>
     /// Draws the gates of the picked checkpoint over the first image of each class in <paramref name="test"/> (of
-    /// the first <see cref="MaxClasses"/> classes) and writes <see cref="FileName"/> into <paramref name="directory"/>. Each row holds whole images: one when the
-    /// model has five or more CBAM blocks, otherwise as many as fit in five columns.
+    /// the first <see cref="MaxClasses"/> classes) and writes <see cref="FileName"/> into
+    /// <paramref name="directory"/>. Each row holds whole images: one when the model has five or more CBAM blocks,
+    /// otherwise as many as fit in five columns.
     /// </summary>
     /// <returns>The file name and the caption for the report.</returns>
     public static (string File, string Caption) Write(string directory, Pick pick, ImageDataset test,
