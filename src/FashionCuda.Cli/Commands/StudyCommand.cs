@@ -144,7 +144,7 @@ public static class StudyCommand
             Hardware = NotRecorded,
             Quick = options.Quick,
             Plots = plots,
-            MissingRuns = missing.Select(run => $"{run.Arm.Name} seed {run.Seed}").ToList(),
+            MissingRuns = missing,
             SetAsideRuns = setAside,
             ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing),
         };

@@ -94,8 +94,8 @@ public sealed record ReportContext
     /// <summary>Processor, core count and OS, for runs whose results.json does not record the machine.</summary>
     public required string Hardware { get; init; }
 
-    /// <summary>Runs of the study plan without a finished result, as "arm seed n"; empty when the study is complete.</summary>
-    public IReadOnlyList<string> MissingRuns { get; init; } = [];
+    /// <summary>Runs of the study plan without a finished result, in plan order; empty when the study is complete.</summary>
+    public IReadOnlyList<StudyRun> MissingRuns { get; init; } = [];
 
     /// <summary>
     /// The missing runs whose folders hold a damaged result or one of another config, each with the reason, e.g.
@@ -124,6 +124,21 @@ public static class StudyReport
             .Where(entry => entry.runs.Count > 0)
             .Select(entry => new ArmSummary(entry.arm, entry.runs))
             .ToList();
+
+    /// <summary>
+    /// Returns the runs named arm by arm, in the study's arm order with each arm's seeds in run order, e.g.
+    /// "narrow seeds 2, 3, narrow-cbam seed 1".
+    /// </summary>
+    public static string DescribeRuns(IEnumerable<StudyRun> runs)
+    {
+        var parts = new List<string>();
+        foreach (var arm in runs.GroupBy(run => run.Arm.Name).OrderBy(arm => arm.First().Arm.Index))
+        {
+            var seeds = arm.Select(run => run.Seed.ToString(CultureInfo.InvariantCulture)).ToList();
+            parts.Add($"{arm.Key} {(seeds.Count == 1 ? "seed" : "seeds")} {string.Join(", ", seeds)}");
+        }
+        return string.Join(", ", parts);
+    }
 
     /// <summary>Returns the arm with the highest mean test accuracy (the first on ties).</summary>
     public static ArmSummary Best(IReadOnlyList<ArmSummary> arms) =>
@@ -165,7 +180,7 @@ public static class StudyReport
             text.AppendLine();
             text.AppendLine($"{runs.Count} of {planned} runs {(runs.Count == 1 ? "has" : "have")} finished, so this " +
                             "report is partial. Not finished: " +
-                            $"{string.Join(", ", context.MissingRuns)}. {context.ContinueAdvice} Until then every " +
+                            $"{DescribeRuns(context.MissingRuns)}. {context.ContinueAdvice} Until then every " +
                             "figure below covers the finished runs only.");
             text.AppendLine();
             if (context.SetAsideRuns.Count > 0)
