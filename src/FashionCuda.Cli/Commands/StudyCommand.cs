@@ -224,8 +224,18 @@ public static class StudyCommand
                 flags.Insert(0, "--report-only");
             string without = flags.Count == 1 ? flags[0]
                 : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
-            return $"Run the study without {without} (or with {string.Join(' ', values)}) to train the rest; it " +
-                   "skips the finished runs.";
+            string wholeStudy = $"the study without {without} (or with {string.Join(' ', values)})";
+            // Unfinished runs of the selection are named first, because the other arms may be left out on purpose
+            // (for example arms that need a GPU).
+            bool selectionUnfinished = missing.Any(run => selected.Arms.Any(arm => arm.Name == run.Arm.Name) &&
+                                                    (options.Quick || selected.Seeds.Contains(run.Seed)));
+            if (!selectionUnfinished)
+                return $"Run {wholeStudy} to train the rest; it skips the finished runs.";
+            string rerun = options.ReportOnly
+                ? "Run the same command without --report-only"
+                : "Rerun the same command";
+            return $"{rerun} to train the unfinished runs of its selection, or run {wholeStudy} to train the rest " +
+                   "as well; it skips the finished runs.";
         }
         return options.ReportOnly
             ? "Run the same command without --report-only to train the rest; it skips the finished runs."

@@ -106,7 +106,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
             "--out", study);
 
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("(or with --arms flip,flip-crop) to train the rest", result.Output);
+        Assert.Contains("Run the same command without --report-only to train the unfinished runs of its selection, " +
+                        "or run the study without --report-only and --arms (or with --arms flip,flip-crop) to train " +
+                        "the rest as well", result.Output);
     }
 
     [Fact]
