@@ -80,7 +80,7 @@ public static class StudyAttention
                 continue;
             var pixels = test.Image(index).ToArray();
             var inspection = ModelInspection.Inspect(loaded.Model, loaded.Normalization, pixels, transform.Size,
-                transform.Size);
+                transform.Size, featureMaps: false);
             var grey = ImageGrid.FromBytes(Commands.ErrorsCommand.ToGrey(pixels, transform.Channels));
             blocks = inspection.Attention.Count;
             foreach (var map in inspection.Attention)

@@ -56,9 +56,10 @@ public static class ModelInspection
     /// Feature maps are the outputs of every ReLU call with an (N, C, H, W) output, the end of each conv block.
     /// A ReLU module called more than once per forward pass (as in a ResNet block) gets its call number appended
     /// to its name, from "-1". Attention maps come from modules that implement <see cref="ISpatialAttentionMap"/>.
+    /// With <paramref name="featureMaps"/> false the ReLU outputs are not kept and the feature map list is empty.
     /// </summary>
     public static Inspection Inspect(Module model, Normalization normalization, ReadOnlySpan<byte> pixels,
-        int height, int width, int top = 5)
+        int height, int width, int top = 5, bool featureMaps = true)
     {
         var names = model.NamedModules().ToDictionary(entry => entry.Module, entry => entry.Name);
         var backend = model.Parameters().First().Backend;
@@ -75,14 +76,14 @@ public static class ModelInspection
         {
             using var noGrad = GradMode.NoGrad();
             using var scope = new TensorScope();
-            using var trace = new ModuleTrace(keepOutputs: true);
+            using var trace = featureMaps ? new ModuleTrace(keepOutputs: true) : null;
             foreach (var (_, module) in model.NamedModules())
             {
                 if (module is ISpatialAttentionMap map)
                     map.KeepSpatialAttention = true;
             }
             var logits = model.Call(Tensor.FromArray(backend, values, [1, channels, height, width])).ToArray();
-            var records = trace.Records
+            var records = (trace?.Records ?? [])
                 .Where(r => r.Module is ReLU && r.OutputShape.Length == 4 && r.Output is not null)
                 .ToList();
             var callCounts = records.GroupBy(r => r.Module).ToDictionary(g => g.Key, g => g.Count());

@@ -42,6 +42,20 @@ public class ModelInspectionTests
         Assert.Empty(inspection.Attention);
     }
 
+    [Fact]
+    public void Inspect_WithoutFeatureMapsKeepsTopFive()
+    {
+        var model = Model();
+        var images = StudyRunnerTests.RandomImages(1, 4);
+        var full = ModelInspection.Inspect(model, Normalization.Identity, images.Image(0), 28, 28);
+
+        var lean = ModelInspection.Inspect(model, Normalization.Identity, images.Image(0), 28, 28,
+            featureMaps: false);
+
+        Assert.Empty(lean.Features);
+        Assert.Equal(full.Top, lean.Top);
+    }
+
     /// <summary>Gates its input by a fixed ramp, standing in for CBAM's spatial attention.</summary>
     private sealed class RampGate : Module, ISpatialAttentionMap
     {
@@ -75,6 +89,10 @@ public class ModelInspectionTests
         Assert.Equal((28, 28), (map.Height, map.Width));
         Assert.Equal(0f, map.Values[0]);
         Assert.Equal(783f / 784f, map.Values[^1], 6);
+
+        var lean = ModelInspection.Inspect(new Wrapper(), Normalization.Identity, images.Image(0), 28, 28,
+            featureMaps: false);
+        Assert.Equal(map.Values, Assert.Single(lean.Attention).Values);
     }
 
     private sealed class Wrapper : Module
