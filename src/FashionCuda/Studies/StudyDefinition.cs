@@ -253,6 +253,14 @@ public sealed partial class StudyDefinition
                 throw new ConfigException($"{a.Path}.name: the arm names '{clash.Name}' and '{armName}' differ " +
                                           "only in case, so their run folders collide on case-insensitive file " +
                                           "systems; rename one.");
+            if (armName.EndsWith(".md", StringComparison.OrdinalIgnoreCase) ||
+                armName.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+                throw new ConfigException($"{a.Path}.name: the arm name '{armName}' ends like a report file " +
+                                          "(report.md and the PNG plots share the study folder with the run " +
+                                          "folders); choose a name without .md or .png at the end.");
+            if (armName.Length > MaxArmNameLength)
+                throw new ConfigException($"{a.Path}.name: the arm name is {armName.Length} characters long; " +
+                                          $"use at most {MaxArmNameLength}, since it names a folder.");
             arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides")),
                 arms.Count));
             a.RejectUnknownKeys();
@@ -275,6 +283,9 @@ public sealed partial class StudyDefinition
         return new StudyDefinition(name, description, baseConfig, seeds, arms, baseline, quickSeeds,
             quickOverrides, source, baseDirectory);
     }
+
+    /// <summary>Maximum length of an arm name, well below the 255-byte limit of a folder name on common file systems.</summary>
+    private const int MaxArmNameLength = 100;
 
     private static string RequireName(ConfigReader reader, string key)
     {

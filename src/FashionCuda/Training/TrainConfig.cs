@@ -155,7 +155,7 @@ public sealed record TrainConfig
     public static TrainConfig Parse(string json, string source = "config")
     {
         var root = ConfigReader.Parse(json, source);
-        if (root.Has("arms") && root.Has("base"))
+        if (root.IsSet("arms") && root.IsSet("base"))
             throw new ConfigException(
                 "$: this is a study file (it has arms and a base config), not a training config; run it with " +
                 "'fashioncuda study FILE', or copy its base object into a file of its own to train one model.");

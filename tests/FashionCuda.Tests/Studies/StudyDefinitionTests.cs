@@ -99,11 +99,25 @@ public class StudyDefinitionTests
     [InlineData("""{ "name": "s", "arms": [ { "name": "a", "overrides": 3 } ] }""", "$.arms[0].overrides: expected an object")]
     [InlineData("""{ "name": "s", "arms": [ { "name": "a" } ], "quick": { "bogus": 1 } }""", "$.quick.bogus: unknown key")]
     [InlineData("""{ "name": "s", "arms": [ { "name": "flip" }, { "name": "Flip" } ] }""", "$.arms[1].name: the arm names 'flip' and 'Flip' differ only in case")]
+    [InlineData("""{ "name": "s", "arms": [ { "name": "a" }, { "name": "accuracy.png" } ] }""", "$.arms[1].name: the arm name 'accuracy.png' ends like a report file")]
+    [InlineData("""{ "name": "s", "arms": [ { "name": "report.MD" } ] }""", "$.arms[0].name: the arm name 'report.MD' ends like a report file")]
     public void Parse_RejectsBadStudyWithPath(string json, string expected)
     {
         var error = Reject(json);
         Assert.StartsWith("demo.json: ", error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Parse_RejectsLongArmName()
+    {
+        string name = new('a', 101);
+
+        var error = Reject($$"""{ "name": "s", "arms": [ { "name": "{{name}}" } ] }""");
+
+        Assert.Contains("$.arms[0].name: the arm name is 101 characters long; use at most 100", error.Message);
+        Assert.NotNull(StudyDefinition.Parse($$"""{ "name": "s", "arms": [ { "name": "{{name[..100]}}" } ] }""",
+            "demo.json"));
     }
 
     [Fact]

@@ -54,6 +54,7 @@ public class ConfigTests
 
     [Theory]
     [InlineData("""{ "epochs": 3, "epoch": 4 }""", "$.epoch: unknown key", "epochs")]
+    [InlineData("""{ "epochs": 3, "arms": "x" }""", "$.arms: unknown key", "epochs")]
     [InlineData("""{ "model": { "widht": 3 } }""", "$.model.widht: unknown key", "width")]
     [InlineData("""{ "model": { "name": "vgg" } }""", "$.model.name: 'vgg' is not allowed", "'alexnet-fm'")]
     [InlineData("""{ "optimizer": { "name": "rmsprop" } }""", "$.optimizer.name", "'adamw'")]
