@@ -351,8 +351,8 @@ public static class StudyCommand
         foreach (string part in seedList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int seed))
-                throw new UserException($"--seeds {shown}: '{part}' is not a seed; list whole numbers separated by " +
-                                        $"commas, e.g. --seeds {study.Seeds[0]}.");
+                throw new UserException($"--seeds {shown}: '{part}' is not a seed; seeds are whole numbers from 0 " +
+                                        $"to {int.MaxValue}, separated by commas, e.g. --seeds {study.Seeds[0]}.");
             seeds.Add(seed);
         }
         try

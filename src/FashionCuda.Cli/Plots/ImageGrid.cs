@@ -82,7 +82,7 @@ public static class ImageGrid
         return (width, height);
     }
 
-    private const string ScaleNote = "gate value; top row over light pixels, bottom row over dark pixels";
+    private const string ScaleNote = "gate value; upper bar over light pixels, lower bar over dark pixels";
 
     /// <summary>The tile's caption, plus the overlay's value range when it has one.</summary>
     private static IReadOnlyList<string> CaptionOf(GridTile tile)

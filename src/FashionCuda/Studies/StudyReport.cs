@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using FashionCuda.Training;
 
 namespace FashionCuda.Studies;
@@ -367,12 +368,21 @@ public static class StudyReport
             .ToList();
         if (plateaus.Count == 0)
             return;
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+        text.Append(string.Create(CultureInfo.InvariantCulture,
             $"- Epoch budget: mean validation accuracy comes within {PlateauAccuracy * 100:0.0#} points of its " +
-            $"highest value at epoch {string.Join(", ", plateaus)}; later epochs add less than that. With a " +
-            $"learning rate that decays over the run, a shorter run is not the same as these runs cut short, so " +
-            $"these epochs bound a shorter budget only loosely."));
+            $"highest value at epoch {string.Join(", ", plateaus)}; later epochs add less than that."));
+        if (!arms.All(arm => arm.Runs.All(HasConstantRate)))
+        {
+            text.Append(" With a learning rate that decays over the run, a shorter run is not the same as these runs " +
+                        "cut short, so these epochs bound a shorter budget only loosely.");
+        }
+        text.AppendLine();
     }
+
+    /// <summary>Returns whether the run's recorded config keeps the learning rate constant (schedule "constant").</summary>
+    private static bool HasConstantRate(RunResult run) =>
+        run.Config["schedule"]?["name"] is JsonValue name && name.TryGetValue(out string? schedule) &&
+        schedule == "constant";
 
     /// <summary>Judges a difference of means against seed noise, or names the arm with one seed.</summary>
     private static string NoiseVerdict(ArmSummary arm, ArmSummary baseline, double difference)

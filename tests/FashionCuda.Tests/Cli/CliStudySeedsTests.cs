@@ -48,7 +48,7 @@ public sealed class CliStudySeedsTests : IDisposable
     [Theory]
     [InlineData("3", false, "error: --seeds 3: seed 3 not in the study; the seeds of study tiny are 1,2.")]
     [InlineData("1,x", false,
-        "error: --seeds 1,x: 'x' is not a seed; list whole numbers separated by commas, e.g. --seeds 1.")]
+        "error: --seeds 1,x: 'x' is not a seed; seeds are whole numbers from 0 to 2147483647, separated by commas, e.g. --seeds 1.")]
     [InlineData("", false, "error: --seeds \"\": no seed given; list seeds separated by commas, e.g. 1. The seeds of " +
                            "study tiny are 1,2.")]
     [InlineData("1", true, "error: --seeds 1 with --quick: a quick run trains the seeds of the study's quick " +

@@ -272,6 +272,25 @@ public class StudyReportTests
         string report = Markdown(study, arms);
         Assert.Contains("- Epoch budget: mean validation accuracy comes within 0.2 points of its highest value at " +
                         "epoch 3 of 3 for base, 5 of 5 for far; later epochs add less than that.", report);
+        Assert.Contains("With a learning rate that decays over the run", report);
+    }
+
+    [Fact]
+    public void Markdown_ConstantRateDropsDecayCaveat()
+    {
+        var study = Study();
+        RunResult Constant(string arm, int seed, double accuracy) => Result(arm, seed, accuracy) with
+        {
+            Config = new JsonObject { ["schedule"] = new JsonObject { ["name"] = "constant" } },
+        };
+        var constant = StudyReport.Summarize(study, [Constant("base", 1, 0.90), Constant("far", 1, 0.95)]);
+        var mixed = StudyReport.Summarize(study, [Constant("base", 1, 0.90), Result("far", 1, 0.95)]);
+
+        string report = Markdown(study, constant);
+
+        Assert.Contains("- Epoch budget:", report);
+        Assert.DoesNotContain("decays over the run", report);
+        Assert.Contains("decays over the run", Markdown(study, mixed));
     }
 
     [Fact]
