@@ -210,21 +210,27 @@ public static class StudyCommand
             var values = new List<string>();
             if (armsLeftOut)
             {
-                var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name);
+                var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name)
+                    .ToList();
                 flags.Add("--arms");
-                values.Add($"--arms {string.Join(',', arms)}");
+                if (arms.Count < full.Arms.Count)
+                    values.Add($"--arms {string.Join(',', arms)}");
             }
             if (seedsLeftOut)
             {
-                var seeds = full.Seeds.Where(seed => missing.Any(run => run.Seed == seed));
+                var seeds = full.Seeds.Where(seed => missing.Any(run => run.Seed == seed)).ToList();
                 flags.Add("--seeds");
-                values.Add($"--seeds {string.Join(',', seeds)}");
+                if (seeds.Count < full.Seeds.Count)
+                    values.Add($"--seeds {string.Join(',', seeds)}");
             }
             if (options.ReportOnly)
                 flags.Insert(0, "--report-only");
             string without = flags.Count == 1 ? flags[0]
                 : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
-            string wholeStudy = $"the study without {without} (or with {string.Join(' ', values)})";
+            // The "or with" form is left out when it would list every arm and every seed.
+            string wholeStudy = values.Count == 0
+                ? $"the study without {without}"
+                : $"the study without {without} (or with {string.Join(' ', values)})";
             // Unfinished runs of the selection are named first, because the other arms may be left out on purpose
             // (for example arms that need a GPU).
             bool selectionUnfinished = missing.Any(run => selected.Arms.Any(arm => arm.Name == run.Arm.Name) &&

@@ -45,6 +45,25 @@ public sealed class CliStudySeedsTests : IDisposable
         Assert.EndsWith("--seeds 2", json.RootElement.GetProperty("command").GetString());
     }
 
+    [Fact]
+    public void Seeds_AdviceOmitsListOfEverySeed()
+    {
+        string study = WriteStudy();
+        string output = Path.Combine(directory, "out");
+        var trained = CliRunner.Run(directory, "study", study, "--data", CliRunner.EmbeddedData(), "--out", output,
+            "--seeds", "2");
+        Assert.True(trained.ExitCode == 0, trained.Error);
+        // plain seed 2 is unfinished again, so seeds 1 and 2 (every seed of the study) have runs left.
+        File.Delete(Path.Combine(output, "plain", "seed-2", "results.json"));
+
+        var result = CliRunner.Run(directory, "study", study, "--out", output, "--seeds", "2", "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Run the same command without --report-only to train the unfinished runs of its selection, " +
+                        "or run the study without --report-only and --seeds to train the rest as well", result.Output);
+        Assert.DoesNotContain("(or with", result.Output);
+    }
+
     [Theory]
     [InlineData("3", false, "error: --seeds 3: seed 3 not in the study; the seeds of study tiny are 1,2.")]
     [InlineData("1,x", false,
