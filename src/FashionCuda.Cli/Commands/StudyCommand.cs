@@ -227,7 +227,8 @@ public static class StudyCommand
                 flags.Insert(0, "--report-only");
             string without = flags.Count == 1 ? flags[0]
                 : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
-            // The "or with" form is left out when it would list every arm and every seed.
+            // A value list that would name every arm or every seed adds nothing, so it is left out, and the
+            // "or with" form goes when no list remains.
             string wholeStudy = values.Count == 0
                 ? $"the study without {without}"
                 : $"the study without {without} (or with {string.Join(' ', values)})";

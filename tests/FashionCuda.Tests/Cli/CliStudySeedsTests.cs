@@ -25,13 +25,20 @@ public sealed class CliStudySeedsTests : IDisposable
         return path;
     }
 
-    [Fact]
-    public void Seeds_TrainsOnlyThoseAndNamesTheRest()
+    /// <summary>Trains seed 2 of every arm of the tiny study into "out"; returns the study file, folder and result.</summary>
+    private (string Study, string Output, CliRunner.Result Result) TrainSeedTwo()
     {
         string study = WriteStudy();
         string output = Path.Combine(directory, "out");
         var result = CliRunner.Run(directory, "study", study, "--data", CliRunner.EmbeddedData(), "--out", output,
             "--seeds", "2");
+        return (study, output, result);
+    }
+
+    [Fact]
+    public void Seeds_TrainsOnlyThoseAndNamesTheRest()
+    {
+        var (_, output, result) = TrainSeedTwo();
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("2 arms × 1 seed = 2 runs", result.Output);
@@ -48,10 +55,7 @@ public sealed class CliStudySeedsTests : IDisposable
     [Fact]
     public void Seeds_AdviceOmitsListOfEverySeed()
     {
-        string study = WriteStudy();
-        string output = Path.Combine(directory, "out");
-        var trained = CliRunner.Run(directory, "study", study, "--data", CliRunner.EmbeddedData(), "--out", output,
-            "--seeds", "2");
+        var (study, output, trained) = TrainSeedTwo();
         Assert.True(trained.ExitCode == 0, trained.Error);
         // plain seed 2 is unfinished again, so seeds 1 and 2 (every seed of the study) have runs left.
         File.Delete(Path.Combine(output, "plain", "seed-2", "results.json"));
