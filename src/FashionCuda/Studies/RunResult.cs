@@ -169,11 +169,19 @@ public sealed record RunResult
     private static string DescribeJsonError(JsonException e)
     {
         string where = e.LineNumber is { } line ? $" (line {line + 1})" : "";
-        string reason = e.Message.Contains("could not be converted", StringComparison.Ordinal)
-            ? "has a value of the wrong type, or null where a value is required"
-            : e.Message.Contains("end of data", StringComparison.Ordinal)
-                ? "is cut short"
-                : "is not valid JSON";
+        string reason;
+        if (e.Message.Contains("could not be converted", StringComparison.Ordinal))
+            reason = "has a value of the wrong type, or null where a value is required";
+        else if (e.Message.Contains("end of data", StringComparison.Ordinal))
+            reason = "is cut short";
+        else if (e.Message.Contains("missing required properties", StringComparison.Ordinal))
+        {
+            // System.Text.Json lists some of the missing keys after the last colon of its message.
+            string keys = e.Message[(e.Message.LastIndexOf(':') + 1)..].Replace("'", "").Trim().TrimEnd('.');
+            reason = $"lacks required keys, among them {keys}";
+        }
+        else
+            reason = "is not valid JSON";
         return $"{e.Path ?? "$"} {reason}{where}";
     }
 

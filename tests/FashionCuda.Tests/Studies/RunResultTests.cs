@@ -69,6 +69,7 @@ public sealed class RunResultTests : IDisposable
 
     [Theory]
     [InlineData("truncated", "is cut short (line 1)")]
+    [InlineData("empty object", "$ lacks required keys, among them arm, seed")]
     [InlineData("accuracy null", "$.test_accuracy has a value of the wrong type, or null where a value is required")]
     [InlineData("confusion null", "$.confusion is missing or null")]
     [InlineData("ragged confusion", "$.confusion[3] does not have 10 entries")]
@@ -91,6 +92,8 @@ public sealed class RunResultTests : IDisposable
         string path = Path.Combine(directory, RunResult.FileName);
         if (damage == "truncated")
             File.WriteAllText(path, """{ "arm": "plain",""");
+        if (damage == "empty object")
+            File.WriteAllText(path, "{}");
         if (damage == "accuracy null")
             File.WriteAllText(path, File.ReadAllText(path).Replace("\"test_accuracy\": 0.9,", "\"test_accuracy\": null,"));
 
