@@ -33,6 +33,8 @@ public sealed class ConfigReader
 
     public static ConfigReader Parse(string json, string source)
     {
+        if (string.IsNullOrWhiteSpace(json))
+            throw new ConfigException($"{source} is empty; it should hold one JSON object, {{ ... }}.");
         try
         {
             var options = new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };

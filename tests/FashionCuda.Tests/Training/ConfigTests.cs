@@ -78,6 +78,15 @@ public class ConfigTests
         Assert.Contains(expectedHint, error.Message);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" \n ")]
+    public void Parse_EmptyFileSaysEmpty(string json)
+    {
+        var error = Assert.Throws<ConfigException>(() => TrainConfig.Parse(json, "run.json"));
+        Assert.Equal("run.json is empty; it should hold one JSON object, { ... }.", error.Message);
+    }
+
     [Fact]
     public void Parse_ReadsResNetWithCbam()
     {
