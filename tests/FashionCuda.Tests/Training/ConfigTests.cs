@@ -81,7 +81,7 @@ public class ConfigTests
     [Theory]
     [InlineData("")]
     [InlineData(" \n ")]
-    public void Parse_EmptyFileSaysEmpty(string json)
+    public void Parse_RejectsEmptyFile(string json)
     {
         var error = Assert.Throws<ConfigException>(() => TrainConfig.Parse(json, "run.json"));
         Assert.Equal("run.json is empty; it should hold one JSON object, { ... }.", error.Message);
