@@ -61,7 +61,7 @@ public static class StudyAttention
     /// <summary>
     /// Draws the gates of the picked checkpoint over the first image of each class in <paramref name="test"/> (of
     /// the first <see cref="MaxClasses"/> classes) and writes <see cref="FileName"/> into
-    /// <paramref name="directory"/>. Each row holds whole images: one when the model has five or more CBAM blocks,
+    /// <paramref name="directory"/>. Each row contains whole images: one when the model has five or more CBAM blocks,
     /// otherwise as many as fit in five columns.
     /// </summary>
     /// <returns>The file name and the caption for the report.</returns>
@@ -111,10 +111,9 @@ public static class StudyAttention
         string classes = loaded.ClassNames.Length > MaxClasses
             ? $"{images} of the first {MaxClasses} classes"
             : $"{images} classes";
-        string choice = pick.SkippedArms is { Count: > 0 } skipped
-            ? "the arm with spatial attention and the highest mean test accuracy that kept a checkpoint, since " +
-              $"no run of {string.Join(" or ", skipped)} kept one"
-            : "the arm with spatial attention and the highest mean test accuracy";
+        string choice = "the arm with spatial attention and the highest mean test accuracy";
+        if (pick.SkippedArms is { Count: > 0 } skipped)
+            choice += $" that kept a checkpoint, since no run of {string.Join(" or ", skipped)} kept one";
         string caption = $"CBAM spatial attention of {run.Arm.Name} ({choice}), seed {run.Seed} at epoch {pick.Epoch}, " +
                          $"over the first test image of each of {classes}, {layout}. Red marks pixels whose gate is " +
                          "near 1.";

@@ -229,7 +229,7 @@ public sealed partial class StudyDefinition
 
     private static StudyDefinition Read(ConfigReader root, string source, string? baseDirectory)
     {
-        if (!root.Has("arms") && !root.Has("base") && (root.Has("model") || root.Has("epochs")))
+        if (!root.IsSet("arms") && !root.IsSet("base") && (root.IsSet("model") || root.IsSet("epochs")))
             throw new ConfigException(
                 "$: this is a training config (it has no arms or base config), not a study file; train it with " +
                 "'fashioncuda train --config FILE', or list it as the base of a study.");

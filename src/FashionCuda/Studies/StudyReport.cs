@@ -95,7 +95,7 @@ public sealed record ReportContext
     /// <summary>Processor, core count and OS, for runs whose results.json does not record the machine.</summary>
     public required string Hardware { get; init; }
 
-    /// <summary>Runs of the study plan without a finished result, in plan order; empty when the study is complete.</summary>
+    /// <summary>Runs of the study plan without a finished result, in plan order. Empty when the study is complete.</summary>
     public IReadOnlyList<StudyRun> MissingRuns { get; init; } = [];
 
     /// <summary>
@@ -128,7 +128,7 @@ public static class StudyReport
 
     /// <summary>
     /// Returns the runs named arm by arm, in the study's arm order with each arm's seeds in run order, e.g.
-    /// "narrow seeds 2, 3, narrow-cbam seed 1".
+    /// "narrow seeds 2, 3; narrow-cbam seed 1".
     /// </summary>
     public static string DescribeRuns(IEnumerable<StudyRun> runs)
     {
@@ -138,7 +138,7 @@ public static class StudyReport
             var seeds = arm.Select(run => run.Seed.ToString(CultureInfo.InvariantCulture)).ToList();
             parts.Add($"{arm.Key} {(seeds.Count == 1 ? "seed" : "seeds")} {string.Join(", ", seeds)}");
         }
-        return string.Join(", ", parts);
+        return string.Join("; ", parts);
     }
 
     /// <summary>Returns the arm with the highest mean test accuracy (the first on ties).</summary>

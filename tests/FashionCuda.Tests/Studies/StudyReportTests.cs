@@ -113,7 +113,7 @@ public class StudyReportTests
         Assert.Contains("- hardware: machine 1: machine A (1 run); machine 2: machine B (1 run); machine 3: " +
                         "unrecorded machine (1 run)", report);
         Assert.Contains("## Progress", report);
-        Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2, close seeds " +
+        Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2; close seeds " +
                         "1, 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
     }
