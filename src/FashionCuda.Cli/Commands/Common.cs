@@ -261,7 +261,7 @@ public static class Common
     }
 
     /// <summary>Files that <c>train</c> writes into a run folder, the resumable state first.</summary>
-    private static readonly string[] RunFiles =
+    public static readonly IReadOnlyList<string> RunFiles =
         [RunCheckpoint.StateFileName, Checkpoint.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName,
             TrainConfig.FileName];
 

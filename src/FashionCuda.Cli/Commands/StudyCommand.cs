@@ -113,7 +113,7 @@ public static class StudyCommand
         {
             if (interrupted)
             {
-                Console.Error.WriteLine("Interrupted before any run finished; rerun the same command to start again.");
+                Console.Error.WriteLine("Interrupted before any run finished; rerun the same command to continue.");
                 return Interrupted;
             }
             if (setAside.Count > 0)
@@ -449,6 +449,9 @@ public static class StudyCommand
         };
         runner.RunDamaged += (run, problem) =>
             Console.Error.WriteLine($"warning: {problem}; training {run.Arm.Name} seed {run.Seed} again.");
+        runner.ResumeRejected += (run, problem) =>
+            Console.Error.WriteLine($"warning: {run.Arm.Name} seed {run.Seed} cannot continue where it stopped: " +
+                                    $"{problem.TrimEnd('.')}. Training it from its first epoch.");
         runner.RunStarted += (run, trainer) =>
         {
             index++;
@@ -457,6 +460,8 @@ public static class StudyCommand
                 $"[{index}/{total}] {run.Arm.Name} seed {run.Seed}: {trainer.Model.ParameterCount():N0} parameters, " +
                 $"{trainer.TrainCount} train{validation} images, {Common.Plural(run.Config.Epochs, "epoch")}, folder " +
                 $"{runner.RunDirectory(run)}"));
+            if (trainer.StartEpoch > 0)
+                Console.WriteLine($"  continues after epoch {trainer.StartEpoch}, from the training state it saved");
             Console.WriteLine("  epoch  train_loss  train_acc  val_acc  test_acc  seconds");
         };
         runner.EpochCompleted += (_, m) =>

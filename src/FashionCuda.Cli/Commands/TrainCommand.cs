@@ -139,11 +139,9 @@ public static class TrainCommand
             1 => " 1 unreadable image file was skipped.",
             _ => $" {data.Skipped} unreadable image files were skipped.",
         };
-        string[] files = [TrainConfig.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName,
-            Checkpoint.FileName, RunCheckpoint.StateFileName];
         Console.WriteLine(
             $"Finished: test accuracy {last.TestAccuracy:F4}.{skipped} Results in {runDirectory} " +
-            $"({string.Join(", ", files)}).");
+            $"({string.Join(", ", Common.RunFiles.Reverse())}).");
         return ExitCodes.Success;
     }
 

@@ -47,14 +47,16 @@ internal sealed class NumberedValues
 
     /// <summary>
     /// Returns the single value as it is, or each value with its number and run count, e.g.
-    /// "machine 1: AMD EPYC 7763 (7 runs); machine 2: Intel Xeon (2 runs)" for the noun "machine".
+    /// "machine 1: AMD EPYC 7763 (7 runs); machine 2: Intel Xeon (2 runs)" for the noun "machine". With no noun
+    /// the values go unnumbered, for a property that no table refers to by number.
     /// </summary>
-    public string Describe(string noun)
+    public string Describe(string? noun)
     {
         if (!Mixed)
             return entries[0].Value;
         return string.Join("; ", entries.Select((entry, i) => string.Create(CultureInfo.InvariantCulture,
-            $"{noun} {i + 1}: {entry.Value} ({entry.Runs} run{(entry.Runs == 1 ? "" : "s")})")));
+            $"{(noun is null ? "" : $"{noun} {i + 1}: ")}{entry.Value} ({entry.Runs} " +
+            $"run{(entry.Runs == 1 ? "" : "s")})")));
     }
 
     private string ValueOf(RunResult run) => select(run) ?? fallback;

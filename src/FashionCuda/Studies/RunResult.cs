@@ -249,9 +249,10 @@ public static class JsonDifference
 {
     /// <summary>
     /// Returns "PATH is A in results.json, B now" for the first difference in key order, or null when the values
-    /// are equal.
+    /// are equal. <paramref name="source"/> names where the recorded value comes from.
     /// </summary>
-    public static string? First(JsonNode? recorded, JsonNode? current, string path = "$")
+    public static string? First(JsonNode? recorded, JsonNode? current, string path = "$",
+        string source = "results.json")
     {
         if (recorded is JsonObject left && current is JsonObject right)
         {
@@ -259,7 +260,7 @@ public static class JsonDifference
             {
                 left.TryGetPropertyValue(key, out var a);
                 right.TryGetPropertyValue(key, out var b);
-                if (First(a, b, $"{path}.{key}") is { } difference)
+                if (First(a, b, $"{path}.{key}", source) is { } difference)
                     return difference;
             }
             return null;
@@ -268,14 +269,14 @@ public static class JsonDifference
         {
             for (int i = 0; i < leftArray.Count; i++)
             {
-                if (First(leftArray[i], rightArray[i], $"{path}[{i}]") is { } difference)
+                if (First(leftArray[i], rightArray[i], $"{path}[{i}]", source) is { } difference)
                     return difference;
             }
             return null;
         }
         return JsonNode.DeepEquals(recorded, current)
             ? null
-            : $"{path} is {Show(recorded)} in results.json, {Show(current)} now";
+            : $"{path} is {Show(recorded)} in {source}, {Show(current)} now";
     }
 
     private static string Show(JsonNode? node) => node is null ? "missing" : node.ToJsonString();

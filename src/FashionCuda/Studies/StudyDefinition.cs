@@ -180,9 +180,21 @@ public sealed partial class StudyDefinition
                 $"study {Name} are {string.Join(", ", Arms.Select(arm => arm.Name))}.");
         var unknown = names.Where(name => Arms.All(arm => arm.Name != name)).ToList();
         if (unknown.Count > 0)
+        {
+            // Arm names are folder names, and case matters in them, so "None" is not "none"; name the match.
+            var caseMatches = unknown
+                .Select(name => (Given: name, Arm: Arms.FirstOrDefault(arm =>
+                    string.Equals(arm.Name, name, StringComparison.OrdinalIgnoreCase))?.Name))
+                .Where(pair => pair.Arm is not null)
+                .Select(pair => $"'{pair.Given}' is '{pair.Arm}'")
+                .ToList();
+            string caseHint = caseMatches.Count == 0
+                ? ""
+                : $" Arm names are case-sensitive: {string.Join(", ", caseMatches)}.";
             throw new ArgumentException(
                 $"unknown arm {string.Join(", ", unknown.Select(n => $"'{n}'"))}; the arms of study {Name} are " +
-                $"{string.Join(", ", Arms.Select(arm => arm.Name))}.");
+                $"{string.Join(", ", Arms.Select(arm => arm.Name))}.{caseHint}");
+        }
         var arms = Arms.Where(arm => names.Contains(arm.Name)).ToList();
         string baseline = arms.Any(arm => arm.Name == Baseline) ? Baseline : arms[0].Name;
         return new StudyDefinition(Name, Description, BaseConfig, Seeds, arms, baseline, QuickSeeds,

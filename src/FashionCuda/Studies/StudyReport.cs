@@ -165,7 +165,7 @@ public static class StudyReport
         var runs = arms.SelectMany(a => a.Runs).ToList();
         var commands = new NumberedValues(runs, r => r.Command is { } command ? $"`{command}`" : null,
             $"`{context.Command}`");
-        text.AppendLine($"- command: {commands.Describe("command")}");
+        text.AppendLine($"- command{(commands.Mixed ? "s" : "")}: {commands.Describe(null)}");
         var data = new NumberedValues(runs, r => r.Data, context.DataSource);
         var machines = new NumberedValues(runs, r => r.Hardware, context.Hardware);
         var engines = new NumberedValues(runs, r => r.Engine, UnrecordedEngine);

@@ -16,8 +16,9 @@ public sealed record StudyData(ImageDataset Train, ImageDataset Test, IReadOnlyL
 /// <summary>
 /// Runs every arm × seed of a study, each in its own folder below <see cref="OutputDirectory"/> with the files
 /// <c>train</c> writes plus <c>results.json</c>. A run whose results.json exists for the same config is skipped,
-/// so a rerun continues an interrupted study. Any other run, half-finished ones included, is trained from the
-/// start. The runner prints nothing; callers follow it through its events.
+/// and a run stopped part-way continues after its last complete epoch from the training state it saved, so a
+/// rerun continues an interrupted study. Any other run is trained from the start. The runner prints nothing;
+/// callers follow it through its events.
 /// </summary>
 public sealed class StudyRunner
 {
@@ -73,8 +74,17 @@ public sealed class StudyRunner
     /// </summary>
     public event Action<StudyRun, string>? RunDamaged;
 
-    /// <summary>A run starts training; the trainer is ready, so its model and data sizes can be read.</summary>
+    /// <summary>
+    /// A run starts training; the trainer is ready, so its model and data sizes can be read. For a run that
+    /// continues from its saved state, <see cref="Trainer.StartEpoch"/> is the number of epochs done before.
+    /// </summary>
     public event Action<StudyRun, Trainer>? RunStarted;
+
+    /// <summary>
+    /// An unfinished run's saved state cannot be continued (the message names the file and the fault); the run
+    /// trains again from its first epoch.
+    /// </summary>
+    public event Action<StudyRun, string>? ResumeRejected;
 
     public event Action<StudyRun, EpochMetrics>? EpochCompleted;
 
@@ -124,7 +134,7 @@ public sealed class StudyRunner
             }
             if (status.State == RunState.Damaged)
                 RunDamaged?.Invoke(run, status.Problem!);
-            var result = Train(run, directory, cancellation);
+            var result = Train(run, directory, status.State == RunState.Unfinished, cancellation);
             RunFinished?.Invoke(run, result);
             results.Add(result);
         }
@@ -204,7 +214,7 @@ public sealed class StudyRunner
         (config.TrainLimit > 0 ? data.Train.Take(config.TrainLimit) : data.Train,
             config.TestLimit > 0 ? data.Test.Take(config.TestLimit) : data.Test);
 
-    private RunResult Train(StudyRun run, string directory, CancellationToken cancellation)
+    private RunResult Train(StudyRun run, string directory, bool unfinished, CancellationToken cancellation)
     {
         Directory.CreateDirectory(directory);
         // A damaged results.json must not survive a run that stops early.
@@ -213,22 +223,31 @@ public sealed class StudyRunner
         var data = loadData(config);
         var (runTrain, runTest) = Limited(config, data);
         var trainer = new Trainer(config, backend, runTrain, runTest);
+        var selection = new EpochSelection();
+        if (unfinished && File.Exists(Path.Combine(directory, RunCheckpoint.StateFileName)) &&
+            TryResume(run, directory, trainer, selection) is { } rejection)
+        {
+            ResumeRejected?.Invoke(run, rejection);
+            // Resume may have loaded part of the state before it failed, so the run starts from fresh weights.
+            trainer = new Trainer(config, backend, runTrain, runTest);
+            selection = new EpochSelection();
+        }
         // The trainer's config has the model's input shape and class count taken from the data, so eval and
         // predict rebuild the same network from the files.
         AtomicFile.WriteText(Path.Combine(directory, TrainConfig.FileName), trainer.Config.ToJson() + "\n");
         long flops = ModelSummary.Trace(trainer.Model, [1, runTrain.Channels, runTrain.Height, runTrain.Width])
             .Sum(r => r.Flops);
-        var selection = new EpochSelection();
         trainer.EpochCompleted += metrics =>
         {
             MetricsFiles.Write(directory, trainer.History);
-            Checkpoint.Save(Path.Combine(directory, Checkpoint.FileName), trainer.Model, trainer.Config,
-                data.ClassNames, trainer.Normalization);
+            // The best checkpoint goes before the training state, so a state of epoch k always has the best
+            // checkpoint of epochs 1 to k beside it.
             if (selection.Offer(metrics, trainer.LastTestEvaluation!) && metrics.ValidationAccuracy is not null)
             {
                 Checkpoint.Save(Path.Combine(directory, BestCheckpointFileName), trainer.Model, trainer.Config,
-                    data.ClassNames, trainer.Normalization);
+                    data.ClassNames, trainer.Normalization, metrics.Epoch);
             }
+            RunCheckpoint.Save(directory, trainer, data.ClassNames);
             EpochCompleted?.Invoke(run, metrics);
         };
         RunStarted?.Invoke(run, trainer);
@@ -236,6 +255,12 @@ public sealed class StudyRunner
 
         var history = trainer.History;
         var selected = selection.Metrics!;
+        // A continued run may select an epoch from before the stop. That epoch's test confusion matrix was not
+        // kept, so its checkpoint is evaluated again.
+        var confusion = selection.Confusion ?? Evaluate(selected.ValidationAccuracy is null
+            ? trainer.Model
+            : Checkpoint.Load(Path.Combine(directory, BestCheckpointFileName), backend).Model,
+            runTest, trainer);
         var result = new RunResult
         {
             Arm = run.Arm.Name,
@@ -259,23 +284,90 @@ public sealed class StudyRunner
             TrainImages = trainer.TrainCount,
             ValidationImages = trainer.Validation?.Count ?? 0,
             TestImages = runTest.Count,
-            Confusion = ToJagged(selection.Confusion!),
+            Confusion = ToJagged(confusion),
             ClassNames = data.ClassNames.ToArray(),
             Config = JsonNode.Parse(config.ToJson())!.AsObject(),
             History = history.ToList(),
         };
         result.Write(directory);
+        // The training state only serves to continue the run, and it is as large as the model twice over.
+        File.Delete(Path.Combine(directory, RunCheckpoint.StateFileName));
         return result;
     }
+
+    /// <summary>What the study does when a saved state cannot be read, for the messages of <see cref="RunCheckpoint"/>.</summary>
+    private const string RestartFix = "the study trains the run again from its first epoch";
+
+    /// <summary>
+    /// Loads the run's saved training state into <paramref name="trainer"/> and the epochs it completed into
+    /// <paramref name="selection"/>. Returns null on success, or why the state cannot be continued: it is
+    /// damaged, comes from another config or other data, or its best checkpoint is not of the selected epoch.
+    /// </summary>
+    private static string? TryResume(StudyRun run, string directory, Trainer trainer, EpochSelection selection)
+    {
+        ResumeState state;
+        try
+        {
+            state = RunCheckpoint.Load(directory, RestartFix);
+        }
+        catch (CheckpointException e)
+        {
+            return e.Message;
+        }
+        string statePath = Path.Combine(directory, RunCheckpoint.StateFileName);
+        if (JsonDifference.First(JsonNode.Parse(state.Config.ToJson()), JsonNode.Parse(trainer.Config.ToJson()),
+                "$.config", "the saved state") is { } change)
+            return $"{statePath} was saved with a different config: {change}";
+        if (state.Epoch > run.Config.Epochs)
+            return $"{statePath} holds {state.Epoch} epochs, more than the {run.Config.Epochs} of the run";
+        foreach (var metrics in state.History)
+            selection.Offer(metrics, test: null);
+        if (selection.Metrics is { ValidationAccuracy: not null } selected)
+        {
+            string best = Path.Combine(directory, BestCheckpointFileName);
+            if (!File.Exists(best))
+                return $"{best} is missing, but the run selects epoch {selected.Epoch} by validation accuracy";
+            int? bestEpoch;
+            try
+            {
+                bestEpoch = Checkpoint.ReadEpoch(SafeTensors.Read(best, RestartFix).Metadata, best);
+            }
+            catch (CheckpointException e)
+            {
+                return e.Message;
+            }
+            if (bestEpoch != selected.Epoch)
+            {
+                string holds = bestEpoch is { } epoch ? $"holds epoch {epoch}" : "records no epoch";
+                return $"{best} {holds}, but the run selects epoch {selected.Epoch} by validation accuracy";
+            }
+        }
+        try
+        {
+            trainer.Resume(state);
+        }
+        catch (CheckpointException e)
+        {
+            return e.Message;
+        }
+        return null;
+    }
+
+    /// <summary>Test confusion matrix of <paramref name="model"/>, batched as the trainer's own evaluation.</summary>
+    private static int[,] Evaluate(Module model, ImageDataset test, Trainer trainer) =>
+        Trainer.Evaluate(model, test, trainer.Normalization, trainer.Config.BatchSize).Confusion;
 
     /// <summary>Checkpoint of the best validation epoch, written only when the run has a validation split.</summary>
     public const string BestCheckpointFileName = "best.safetensors";
 
-    /// <summary>Files that a study run writes into its folder, results.json last.</summary>
+    /// <summary>
+    /// Files that a study run writes into its folder, results.json last. The training state is deleted once
+    /// results.json is written.
+    /// </summary>
     public static readonly IReadOnlyList<string> RunFileNames =
     [
         TrainConfig.FileName, MetricsFiles.JsonFileName, MetricsFiles.CsvFileName, Checkpoint.FileName,
-        BestCheckpointFileName, RunResult.FileName,
+        RunCheckpoint.StateFileName, BestCheckpointFileName, RunResult.FileName,
     ];
 
     private static int[][] ToJagged(int[,] matrix)
@@ -300,15 +392,18 @@ public sealed class StudyRunner
 
         public int[,]? Confusion { get; private set; }
 
-        /// <summary>Considers an epoch and returns whether it became the selected one.</summary>
-        public bool Offer(EpochMetrics metrics, Evaluation test)
+        /// <summary>
+        /// Considers an epoch and returns whether it became the selected one. <paramref name="test"/> is null for
+        /// the epochs of a saved state, whose confusion matrices were not kept.
+        /// </summary>
+        public bool Offer(EpochMetrics metrics, Evaluation? test)
         {
             bool better = Metrics is null || metrics.ValidationAccuracy is not { } accuracy ||
                           accuracy > Metrics.ValidationAccuracy;
             if (better)
             {
                 Metrics = metrics;
-                Confusion = test.Confusion;
+                Confusion = test?.Confusion;
             }
             return better;
         }

@@ -37,7 +37,7 @@ public static class RunCheckpoint
     internal const string StateFormat = "fashioncuda-train-state-1";
 
     /// <summary>What to do about a damaged file of a run folder, for read errors.</summary>
-    private const string ResumeFix =
+    public const string ResumeFix =
         "the run cannot be resumed, so start it again with 'train --config FILE' and a new --out folder";
     private const string TensorPrefix = "state.";
 
@@ -74,7 +74,11 @@ public static class RunCheckpoint
     /// Reads and checks both files of <paramref name="runDirectory"/>. Any missing, truncated, corrupt or
     /// mismatched file is a <see cref="CheckpointException"/> naming it; nothing is loaded into a model here.
     /// </summary>
-    public static ResumeState Load(string runDirectory)
+    /// <param name="fix">
+    /// What the user can do when a file is damaged, ending the message; by default, start the run again with
+    /// <c>train</c>.
+    /// </param>
+    public static ResumeState Load(string runDirectory, string fix = ResumeFix)
     {
         if (File.Exists(runDirectory))
             throw new CheckpointException(
@@ -93,11 +97,11 @@ public static class RunCheckpoint
                     $"{StateFileName} from a 'train' run that completed at least one epoch.");
         }
 
-        var (modelTensors, modelMetadata) = SafeTensors.Read(modelPath, ResumeFix);
-        var (stateTensors, stateMetadata) = SafeTensors.Read(statePath, ResumeFix);
+        var (modelTensors, modelMetadata) = SafeTensors.Read(modelPath, fix);
+        var (stateTensors, stateMetadata) = SafeTensors.Read(statePath, fix);
         if (!stateMetadata.TryGetValue("format", out var format) || format != StateFormat)
             throw new CheckpointException(
-                $"{statePath} is not a fashioncuda training state (format '{format}'); {ResumeFix}.");
+                $"{statePath} is not a fashioncuda training state (format '{format}'); {fix}.");
         var config = Checkpoint.ReadConfig(modelMetadata, modelPath);
         int modelEpoch = Checkpoint.ReadEpoch(modelMetadata, modelPath) ?? throw new CheckpointException(
             $"{modelPath} records no epoch, so it was not written by a run that can be resumed.");
@@ -105,12 +109,12 @@ public static class RunCheckpoint
         if (modelEpoch != stateEpoch)
             throw new CheckpointException(
                 $"{modelPath} is from epoch {modelEpoch} but {statePath} from epoch {stateEpoch}: the run stopped " +
-                "while saving. Start the run again without --resume.");
+                (fix == ResumeFix ? "while saving. Start the run again without --resume." : $"while saving; {fix}."));
         if (stateMetadata.TryGetValue("model_sha256", out var savedWith) &&
             modelMetadata.TryGetValue(SafeTensors.ChecksumKey, out var modelChecksum) && savedWith != modelChecksum)
             throw new CheckpointException(
                 $"{modelPath} is not the model that {statePath} was saved with (it was copied from another run or " +
-                $"changed); put back the run's own {Checkpoint.FileName}, or {ResumeFix}.");
+                $"changed); put back the run's own {Checkpoint.FileName}, or {fix}.");
 
         var optimizer = ReadOptimizer(stateTensors, stateMetadata, statePath);
         ulong rngState = ulong.TryParse(Required(stateMetadata, "model_rng_state", statePath), NumberStyles.None,

@@ -244,5 +244,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Contains("1 of 2 runs has finished, so this report is partial. Not finished: long seed 1.", report);
         Assert.Contains("| short | 1 | ", report);
         Assert.False(File.Exists(Path.Combine(study, "long", "seed-1", "results.json")));
+        // The stopped run kept its state, so the next run of the command continues it after its last epoch.
+        Assert.True(File.Exists(Path.Combine(study, "long", "seed-1", "training-state.safetensors")));
     }
 }

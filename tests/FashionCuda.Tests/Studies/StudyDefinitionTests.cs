@@ -230,6 +230,16 @@ public class StudyDefinitionTests
         var error = Assert.Throws<ArgumentException>(() => study.SelectArms(["nope"]));
         Assert.Contains("'nope'", error.Message);
         Assert.Contains("plain, wide-flip", error.Message);
+        Assert.DoesNotContain("case-sensitive", error.Message);
+    }
+
+    [Fact]
+    public void SelectArms_WrongCaseNamesTheArm()
+    {
+        var study = StudyDefinition.Parse(Valid, "demo.json");
+        var error = Assert.Throws<ArgumentException>(() => study.SelectArms(["Plain", "nope", "WIDE-flip"]));
+        Assert.EndsWith("Arm names are case-sensitive: 'Plain' is 'plain', 'WIDE-flip' is 'wide-flip'.",
+            error.Message);
     }
 
     [Theory]

@@ -138,8 +138,8 @@ public class StudyReportTests
 
         Assert.Contains("- command: `fashioncuda study s.json --data full`\n", single.ReplaceLineEndings("\n"));
         Assert.DoesNotContain("report.json", single);
-        Assert.Contains("- command: command 1: `fashioncuda study s.json --data full` (1 run); command 2: " +
-                        "`fashioncuda study report.json` (1 run)", numbered);
+        Assert.Contains("- commands: `fashioncuda study s.json --data full` (1 run); " +
+                        "`fashioncuda study report.json` (1 run)\n", numbered.ReplaceLineEndings("\n"));
     }
 
     [Fact]
