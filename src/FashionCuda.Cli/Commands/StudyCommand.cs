@@ -86,16 +86,20 @@ public static class StudyCommand
         var finished = new List<RunResult>();
         var missing = new List<StudyRun>();
         var setAside = new List<string>();
+        var stopped = new List<string>();
         int changed = 0;
         foreach (var run in fullStudy.Plan(options.Quick))
         {
-            var status = RunResult.Inspect(Path.Combine(directory, run.RelativeDirectory), run);
+            string runDirectory = Path.Combine(directory, run.RelativeDirectory);
+            var status = RunResult.Inspect(runDirectory, run);
             if (status.State == RunState.Finished)
             {
                 finished.Add(status.Result!);
                 continue;
             }
             missing.Add(run);
+            if (status.State == RunState.Unfinished && RunCheckpoint.SavedEpoch(runDirectory) is { } epoch)
+                stopped.Add($"{run.Arm.Name} seed {run.Seed} after epoch {epoch} of {run.Config.Epochs}");
             if (status.Problem is { } problem)
             {
                 // A damaged run's problem starts with its file; a changed run's names only the difference.
@@ -146,6 +150,7 @@ public static class StudyCommand
             Plots = plots,
             MissingRuns = missing,
             SetAsideRuns = setAside,
+            StoppedRuns = stopped,
             ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);

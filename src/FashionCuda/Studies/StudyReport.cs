@@ -104,6 +104,12 @@ public sealed record ReportContext
     /// </summary>
     public IReadOnlyList<string> SetAsideRuns { get; init; } = [];
 
+    /// <summary>
+    /// The missing runs that stopped part-way with a saved training state, each with its progress, e.g.
+    /// "narrow seed 2 after epoch 9 of 15". The next run of the study continues them there.
+    /// </summary>
+    public IReadOnlyList<string> StoppedRuns { get; init; } = [];
+
     /// <summary>The sentence that names the command that trains the missing runs.</summary>
     public string ContinueAdvice { get; init; } = "Rerun the same command to train the rest; it skips the finished runs.";
 
@@ -184,6 +190,12 @@ public static class StudyReport
                             $"{DescribeRuns(context.MissingRuns)}. {context.ContinueAdvice} Until then every " +
                             "figure below covers the finished runs only.");
             text.AppendLine();
+            if (context.StoppedRuns.Count > 0)
+            {
+                text.AppendLine("Stopped part-way, to be continued from the saved state by the next run of the " +
+                                $"study: {string.Join("; ", context.StoppedRuns)}.");
+                text.AppendLine();
+            }
             if (context.SetAsideRuns.Count > 0)
             {
                 text.AppendLine("Left out, with the reason. The next run of the study trains a damaged run again; a " +

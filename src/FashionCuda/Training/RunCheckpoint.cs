@@ -136,6 +136,30 @@ public static class RunCheckpoint
             history, stateMetadata.GetValueOrDefault("data_fingerprint"));
     }
 
+    /// <summary>
+    /// Returns the number of completed epochs that the training state of <paramref name="runDirectory"/>
+    /// records, or null when the folder has no readable state. The state is not checked against its model file.
+    /// </summary>
+    public static int? SavedEpoch(string runDirectory)
+    {
+        string path = Path.Combine(runDirectory, StateFileName);
+        if (!File.Exists(path))
+            return null;
+        try
+        {
+            var (_, metadata) = SafeTensors.Read(path);
+            return metadata.GetValueOrDefault("format") == StateFormat &&
+                   int.TryParse(metadata.GetValueOrDefault("epoch"), NumberStyles.None, CultureInfo.InvariantCulture,
+                       out int epoch)
+                ? epoch
+                : null;
+        }
+        catch (Exception e) when (e is CheckpointException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     private static OptimizerState ReadOptimizer(Dictionary<string, (int[] Shape, float[] Values)> tensors,
         Dictionary<string, string> metadata, string path)
     {

@@ -116,6 +116,22 @@ public class StudyReportTests
         Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2; close seeds " +
                         "1, 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
+        Assert.DoesNotContain("Stopped part-way", report);
+    }
+
+    [Fact]
+    public void Markdown_PartialStudyNamesStoppedRuns()
+    {
+        var study = Study();
+        var arms = StudyReport.Summarize(study, [Result("base", 1, 0.9)]);
+        string report = StudyReport.ToMarkdown(study, arms, new ReportContext
+        {
+            Command = "c", DataSource = "d", Hardware = "h",
+            MissingRuns = study.Plan(quick: false).Where(run => run.Arm.Name == "far").ToList(),
+            StoppedRuns = ["far seed 1 after epoch 3 of 4", "far seed 2 after epoch 1 of 4"],
+        });
+        Assert.Contains("Stopped part-way, to be continued from the saved state by the next run of the study: far " +
+                        "seed 1 after epoch 3 of 4; far seed 2 after epoch 1 of 4.\n", report.ReplaceLineEndings("\n"));
     }
 
     [Fact]

@@ -126,6 +126,18 @@ public sealed class StudyResumeTests : IDisposable
     }
 
     [Fact]
+    public void SavedEpoch_ReadsStateOrNull()
+    {
+        Interrupt("stopped", stopAfter: 2);
+        string state = Path.Combine(RunFolder("stopped"), RunCheckpoint.StateFileName);
+
+        Assert.Equal(2, RunCheckpoint.SavedEpoch(RunFolder("stopped")));
+        Assert.Null(RunCheckpoint.SavedEpoch(Path.Combine(directory, "no-such-run")));
+        File.WriteAllBytes(state, [1, 2, 3]);
+        Assert.Null(RunCheckpoint.SavedEpoch(RunFolder("stopped")));
+    }
+
+    [Fact]
     public void Resume_DamagedStateRestarts()
     {
         var (uninterrupted, _, _) = Finish("whole");
