@@ -456,7 +456,7 @@ public static class StudyCommand
             Console.Error.WriteLine($"warning: {problem}; training {run.Arm.Name} seed {run.Seed} again.");
         runner.ResumeRejected += (run, problem) =>
             Console.Error.WriteLine($"warning: {run.Arm.Name} seed {run.Seed} cannot continue where it stopped: " +
-                                    $"{problem.TrimEnd('.')}. Training it from its first epoch.");
+                                    problem);
         runner.RunStarted += (run, trainer) =>
         {
             index++;

@@ -192,8 +192,8 @@ public static class StudyReport
             text.AppendLine();
             if (context.StoppedRuns.Count > 0)
             {
-                text.AppendLine("Stopped part-way, to be continued from the saved state by the next run of the " +
-                                $"study: {string.Join("; ", context.StoppedRuns)}.");
+                text.AppendLine("Stopped part-way with a saved training state, which the next run of the study checks " +
+                                $"and continues from: {string.Join("; ", context.StoppedRuns)}.");
                 text.AppendLine();
             }
             if (context.SetAsideRuns.Count > 0)

@@ -227,7 +227,10 @@ public sealed class StudyRunner
         if (unfinished && File.Exists(Path.Combine(directory, RunCheckpoint.StateFileName)) &&
             TryResume(run, directory, trainer, selection) is { } rejection)
         {
-            ResumeRejected?.Invoke(run, rejection);
+            string trimmed = rejection.TrimEnd('.');
+            ResumeRejected?.Invoke(run, trimmed.EndsWith(RestartFix, StringComparison.Ordinal)
+                ? $"{trimmed}."
+                : $"{trimmed}; {RestartFix}.");
             // Resume may have loaded part of the state before it failed, so the run starts from fresh weights.
             trainer = new Trainer(config, backend, runTrain, runTest);
             selection = new EpochSelection();
@@ -240,8 +243,8 @@ public sealed class StudyRunner
         trainer.EpochCompleted += metrics =>
         {
             MetricsFiles.Write(directory, trainer.History);
-            // The best checkpoint goes before the training state, so a state of epoch k always has the best
-            // checkpoint of epochs 1 to k beside it.
+            // The best checkpoint goes before the training state, so a state of epoch k has the best checkpoint
+            // of epochs 1 to k beside it, or of epoch k + 1 after a stop between the two writes.
             if (selection.Offer(metrics, trainer.LastTestEvaluation!) && metrics.ValidationAccuracy is not null)
             {
                 Checkpoint.Save(Path.Combine(directory, BestCheckpointFileName), trainer.Model, trainer.Config,
@@ -259,8 +262,7 @@ public sealed class StudyRunner
         // kept, so its checkpoint is evaluated again.
         var confusion = selection.Confusion ?? Evaluate(selected.ValidationAccuracy is null
             ? trainer.Model
-            : Checkpoint.Load(Path.Combine(directory, BestCheckpointFileName), backend).Model,
-            runTest, trainer);
+            : LoadBest(directory, selected.Epoch), runTest, trainer);
         var result = new RunResult
         {
             Arm = run.Arm.Name,
@@ -280,7 +282,10 @@ public sealed class StudyRunner
             Epochs = history.Count,
             Parameters = trainer.Model.ParameterCount(),
             FlopsPerImage = flops,
-            SecondsPerEpoch = history.Average(e => e.Seconds),
+            // Epochs trained before a stop may have run on another machine, so only this process's epochs count
+            // when there are any.
+            SecondsPerEpoch = history.Skip(history.Count > trainer.StartEpoch ? trainer.StartEpoch : 0)
+                .Average(e => e.Seconds),
             TrainImages = trainer.TrainCount,
             ValidationImages = trainer.Validation?.Count ?? 0,
             TestImages = runTest.Count,
@@ -320,6 +325,10 @@ public sealed class StudyRunner
             return $"{statePath} was saved with a different config: {change}";
         if (state.Epoch > run.Config.Epochs)
             return $"{statePath} holds {state.Epoch} epochs, more than the {run.Config.Epochs} of the run";
+        // Checked here as well as in Trainer.Resume, whose message suggests a new 'train' run.
+        if (state.DataFingerprint is { } saved && saved != trainer.DataFingerprint)
+            return $"{statePath} was saved with other images (fingerprint {saved[..12]}, now " +
+                   $"{trainer.DataFingerprint[..12]})";
         foreach (var metrics in state.History)
             selection.Offer(metrics, test: null);
         if (selection.Metrics is { ValidationAccuracy: not null } selected)
@@ -336,7 +345,9 @@ public sealed class StudyRunner
             {
                 return e.Message;
             }
-            if (bestEpoch != selected.Epoch)
+            // A stop between the best checkpoint and the state leaves the checkpoint of an epoch after the state's,
+            // which the run trains again and, being deterministic, saves again.
+            if (bestEpoch != selected.Epoch && !(bestEpoch > state.Epoch))
             {
                 string holds = bestEpoch is { } epoch ? $"holds epoch {epoch}" : "records no epoch";
                 return $"{best} {holds}, but the run selects epoch {selected.Epoch} by validation accuracy";
@@ -351,6 +362,19 @@ public sealed class StudyRunner
             return e.Message;
         }
         return null;
+    }
+
+    /// <summary>Loads the best checkpoint, which must be of the selected epoch.</summary>
+    /// <exception cref="StudyFolderException">The checkpoint is of another epoch.</exception>
+    private Module LoadBest(string directory, int epoch)
+    {
+        string path = Path.Combine(directory, BestCheckpointFileName);
+        var loaded = Checkpoint.Load(path, backend);
+        if (loaded.Epoch != epoch)
+            throw new StudyFolderException(
+                $"{path} holds epoch {loaded.Epoch}, but the run selects epoch {epoch}; delete {directory} to train " +
+                "the run again.");
+        return loaded.Model;
     }
 
     /// <summary>Test confusion matrix of <paramref name="model"/>, batched as the trainer's own evaluation.</summary>
@@ -398,8 +422,9 @@ public sealed class StudyRunner
         /// </summary>
         public bool Offer(EpochMetrics metrics, Evaluation? test)
         {
+            // Rounded as a saved history is, so a continued run breaks ties as an uninterrupted one does.
             bool better = Metrics is null || metrics.ValidationAccuracy is not { } accuracy ||
-                          accuracy > Metrics.ValidationAccuracy;
+                          Math.Round(accuracy, 6) > Math.Round(Metrics.ValidationAccuracy ?? 0, 6);
             if (better)
             {
                 Metrics = metrics;

@@ -135,7 +135,9 @@ public static class SafeTensors
             throw new CheckpointException(
                 $"Checkpoint {path} has an invalid header: the JSON is malformed near byte {position}; {fix}.");
         }
-        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException)
+        // ArgumentException comes from a negative dimension in a tensor's shape.
+        catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException
+                                      or ArgumentException)
         {
             throw new CheckpointException(
                 $"Checkpoint {path} has an invalid header ({FirstSentence(e.Message)}); {fix}.");

@@ -130,8 +130,9 @@ public class StudyReportTests
             MissingRuns = study.Plan(quick: false).Where(run => run.Arm.Name == "far").ToList(),
             StoppedRuns = ["far seed 1 after epoch 3 of 4", "far seed 2 after epoch 1 of 4"],
         });
-        Assert.Contains("Stopped part-way, to be continued from the saved state by the next run of the study: far " +
-                        "seed 1 after epoch 3 of 4; far seed 2 after epoch 1 of 4.\n", report.ReplaceLineEndings("\n"));
+        Assert.Contains("Stopped part-way with a saved training state, which the next run of the study checks and " +
+                        "continues from: far seed 1 after epoch 3 of 4; far seed 2 after epoch 1 of 4.\n",
+            report.ReplaceLineEndings("\n"));
     }
 
     [Fact]

@@ -25,9 +25,9 @@ public sealed class StudyResumeTests : IDisposable
         }
         """, "tiny.json");
 
-    private StudyRunner Runner(string folder, int validation = 16) =>
+    private StudyRunner Runner(string folder, int validation = 16, ulong trainSeed = 1) =>
         new(Study(validation), quick: false, Path.Combine(directory, folder), new CpuBackend(),
-            StudyRunnerTests.RandomImages(64, 1), StudyRunnerTests.RandomImages(30, 2));
+            StudyRunnerTests.RandomImages(64, trainSeed), StudyRunnerTests.RandomImages(30, 2));
 
     private string RunFolder(string folder) => Path.Combine(directory, folder, "a", "seed-1");
 
@@ -53,9 +53,10 @@ public sealed class StudyResumeTests : IDisposable
     }
 
     /// <summary>Runs the study to the end and returns its result, the epoch it started from and any rejections.</summary>
-    private (RunResult Result, int StartEpoch, List<string> Rejections) Finish(string folder, int validation = 16)
+    private (RunResult Result, int StartEpoch, List<string> Rejections) Finish(string folder, int validation = 16,
+        ulong trainSeed = 1)
     {
-        var runner = Runner(folder, validation);
+        var runner = Runner(folder, validation, trainSeed);
         int startEpoch = -1;
         var rejections = new List<string>();
         runner.RunStarted += (_, trainer) => startEpoch = trainer.StartEpoch;
@@ -76,6 +77,7 @@ public sealed class StudyResumeTests : IDisposable
         Assert.Equal(expected.TestAccuracy, actual.TestAccuracy, Rounding);
         Assert.Equal(expected.TestLoss, actual.TestLoss, Rounding);
         Assert.Equal(expected.ValidationAccuracy ?? -1, actual.ValidationAccuracy ?? -1, Rounding);
+        Assert.Equal(expected.SecondsPerEpoch > 0, actual.SecondsPerEpoch > 0);
         Assert.Equal(expected.Confusion, actual.Confusion);
         Assert.Equal(expected.Epochs, actual.Epochs);
         // Seconds and throughput differ between runs; every learned figure must not.
@@ -86,6 +88,7 @@ public sealed class StudyResumeTests : IDisposable
             Assert.Equal(before.TestLoss, after.TestLoss, Rounding);
             Assert.Equal(before.TestAccuracy, after.TestAccuracy, Rounding);
             Assert.Equal(before.ValidationLoss ?? -1, after.ValidationLoss ?? -1, Rounding);
+            Assert.Equal(before.ValidationAccuracy ?? -1, after.ValidationAccuracy ?? -1, Rounding);
         }
     }
 
@@ -116,6 +119,9 @@ public sealed class StudyResumeTests : IDisposable
         // confusion matrix of the selected epoch from its checkpoint.
         var (uninterrupted, _, _) = Finish("whole", validation);
         Interrupt("stopped", stopAfter: 4, validation);
+        // With validation the selected epoch is an earlier one, so its checkpoint is not the final model.
+        if (validation > 0)
+            Assert.True(uninterrupted.SelectedEpoch < 4, $"selected epoch {uninterrupted.SelectedEpoch}");
 
         var (resumed, startEpoch, rejections) = Finish("stopped", validation);
 
@@ -149,7 +155,8 @@ public sealed class StudyResumeTests : IDisposable
 
         Assert.Equal(0, startEpoch);
         Assert.Contains(state, Assert.Single(rejections));
-        Assert.EndsWith("the study trains the run again from its first epoch.", rejections[0]);
+        Assert.EndsWith("; the study trains the run again from its first epoch.", rejections[0]);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(rejections[0], "from its first epoch"));
         AssertSameRun(uninterrupted, resumed);
     }
 
@@ -164,7 +171,8 @@ public sealed class StudyResumeTests : IDisposable
 
         Assert.Equal(0, startEpoch);
         Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(best)} is missing, but the run selects " +
-                       "epoch [12] by validation accuracy$", Assert.Single(rejections));
+                       "epoch [12] by validation accuracy; the study trains the run again from its first epoch\\.$",
+            Assert.Single(rejections));
     }
 
     [Fact]
@@ -177,6 +185,38 @@ public sealed class StudyResumeTests : IDisposable
 
         Assert.Equal(0, startEpoch);
         Assert.Equal($"{Path.Combine(RunFolder("stopped"), RunCheckpoint.StateFileName)} was saved with a different " +
-                     "config: $.config.validation_count is 16 in the saved state, 8 now", Assert.Single(rejections));
+                     "config: $.config.validation_count is 16 in the saved state, 8 now; the study trains the run " +
+                     "again from its first epoch.", Assert.Single(rejections));
+    }
+
+    [Fact]
+    public void Resume_OtherImagesRestarts()
+    {
+        Interrupt("stopped", stopAfter: 2);
+
+        var (_, startEpoch, rejections) = Finish("stopped", trainSeed: 7);
+
+        Assert.Equal(0, startEpoch);
+        Assert.Matches("^.*training-state.safetensors was saved with other images \\(fingerprint [0-9a-f]{12}, now " +
+                       "[0-9a-f]{12}\\); the study trains the run again from its first epoch\\.$", Assert.Single(rejections));
+    }
+
+    [Fact]
+    public void Resume_BestCheckpointAheadOfStateContinues()
+    {
+        // A stop after epoch 2's best checkpoint but before its state: the state is epoch 1's, and epoch 2 trains
+        // again and saves the same checkpoint.
+        var (uninterrupted, _, _) = Finish("whole");
+        Interrupt("stopped", stopAfter: 1);
+        string best = Path.Combine(RunFolder("stopped"), StudyRunner.BestCheckpointFileName);
+        File.Copy(Path.Combine(RunFolder("whole"), StudyRunner.BestCheckpointFileName), best, overwrite: true);
+        int bestEpoch = Checkpoint.ReadEpoch(SafeTensors.Read(best).Metadata, best)!.Value;
+        Assert.True(bestEpoch > 1, $"best epoch {bestEpoch}");
+
+        var (resumed, startEpoch, rejections) = Finish("stopped");
+
+        Assert.Equal(1, startEpoch);
+        Assert.Empty(rejections);
+        AssertSameRun(uninterrupted, resumed);
     }
 }

@@ -52,6 +52,16 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Read_ReportsNegativeDimension()
+    {
+        string path = Path.Combine(directory, "n.safetensors");
+        byte[] header = """{"w":{"dtype":"F32","shape":[-2,2],"data_offsets":[0,16]}}"""u8.ToArray();
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. new byte[16]]);
+        var error = Assert.Throws<CheckpointException>(() => SafeTensors.Read(path));
+        Assert.StartsWith($"Checkpoint {path} has an invalid header (", error.Message);
+    }
+
+    [Fact]
     public void Read_ReportsGarbageHeader()
     {
         string path = Path.Combine(directory, "d.safetensors");
