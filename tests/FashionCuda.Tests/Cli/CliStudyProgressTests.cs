@@ -1,6 +1,8 @@
+using FashionCuda.Training;
+
 namespace FashionCuda.Tests.Cli;
 
-/// <summary>Reports of unfinished studies: <c>--report-only</c> and a study stopped by Ctrl+C.</summary>
+/// <summary>Unfinished studies: <c>--report-only</c>, a study stopped by Ctrl+C or SIGTERM, and its rerun.</summary>
 public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<PilotQuickRun>, IDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-progress-").FullName;
@@ -248,5 +250,37 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.True(File.Exists(Path.Combine(study, "long", "seed-1", "training-state.safetensors")));
         Assert.Matches(@"Stopped part-way with a saved training state, which the next run of the study checks and " +
                        @"continues from: long seed 1 after epoch [1-9]\d* of 200\.", report);
+    }
+
+    [Fact]
+    public void Rerun_ContinuesStoppedRun()
+    {
+        // NOTE: sends SIGTERM with the kill command, so on Windows this test checks nothing.
+        if (OperatingSystem.IsWindows())
+            return;
+        string file = Path.Combine(directory, "one-arm.json");
+        File.WriteAllText(file, """
+            { "name": "one-arm",
+              "base": { "model": { "name": "alexnet-fm", "width": 4, "hidden": 16 }, "batch_size": 32,
+                        "train_limit": 2000, "test_limit": 100, "validation_count": 100, "epochs": 8 },
+              "seeds": [1],
+              "arms": [ { "name": "only" } ] }
+            """);
+        string study = Path.Combine(directory, "one-arm");
+        string run = Path.Combine(study, "only", "seed-1");
+        string[] args = ["study", file, "--data", CliRunner.EmbeddedData(), "--out", study];
+        var stopped = CliRunner.RunUntilFileExists(directory, Path.Combine(run, "training-state.safetensors"),
+            CliRunner.Stop.Terminate, args);
+        Assert.Equal(130, stopped.ExitCode);
+
+        var rerun = CliRunner.Run(directory, args);
+
+        Assert.True(rerun.ExitCode == 0, rerun.Error);
+        Assert.Matches(@"\[1/1\] only seed 1: .*\n  continues after epoch [1-7], from the training state it saved\n",
+            rerun.Output.ReplaceLineEndings("\n"));
+        Assert.Equal(8, MetricsFiles.ReadJson(Path.Combine(run, "metrics.json")).Count);
+        Assert.True(File.Exists(Path.Combine(run, "results.json")));
+        Assert.False(File.Exists(Path.Combine(run, "training-state.safetensors")));
+        Assert.DoesNotContain("warning", rerun.Error);
     }
 }
