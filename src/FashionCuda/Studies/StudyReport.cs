@@ -105,8 +105,8 @@ public sealed record ReportContext
     public IReadOnlyList<string> SetAsideRuns { get; init; } = [];
 
     /// <summary>
-    /// The missing runs that stopped part-way with a saved training state, each with its progress, e.g.
-    /// "narrow seed 2 after epoch 9 of 15". The next run of the study continues them there.
+    /// The missing runs trained part-way (stopped, or still training) with a saved training state, each with its
+    /// progress, e.g. "narrow seed 2 after epoch 9 of 15". The next run of the study continues them there.
     /// </summary>
     public IReadOnlyList<string> StoppedRuns { get; init; } = [];
 
@@ -192,7 +192,7 @@ public static class StudyReport
             text.AppendLine();
             if (context.StoppedRuns.Count > 0)
             {
-                text.AppendLine("Stopped part-way with a saved training state, which the next run of the study checks " +
+                text.AppendLine("Trained part-way, with a saved training state that the next run of the study checks " +
                                 $"and continues from: {string.Join("; ", context.StoppedRuns)}.");
                 text.AppendLine();
             }

@@ -248,7 +248,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.False(File.Exists(Path.Combine(study, "long", "seed-1", "results.json")));
         // The stopped run kept its state, so the next run of the command continues it after its last epoch.
         Assert.True(File.Exists(Path.Combine(study, "long", "seed-1", "training-state.safetensors")));
-        Assert.Matches(@"Stopped part-way with a saved training state, which the next run of the study checks and " +
+        Assert.Matches(@"Trained part-way, with a saved training state that the next run of the study checks and " +
                        @"continues from: long seed 1 after epoch [1-9]\d* of 200\.", report);
     }
 

@@ -116,7 +116,7 @@ public class StudyReportTests
         Assert.Contains("3 of 6 runs have finished, so this report is partial. Not finished: base seed 2; close seeds " +
                         "1, 2.", report);
         Assert.DoesNotContain("## Progress", Markdown(study, Arms(study)));
-        Assert.DoesNotContain("Stopped part-way", report);
+        Assert.DoesNotContain("Trained part-way", report);
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public class StudyReportTests
             MissingRuns = study.Plan(quick: false).Where(run => run.Arm.Name == "far").ToList(),
             StoppedRuns = ["far seed 1 after epoch 3 of 4", "far seed 2 after epoch 1 of 4"],
         });
-        Assert.Contains("Stopped part-way with a saved training state, which the next run of the study checks and " +
+        Assert.Contains("Trained part-way, with a saved training state that the next run of the study checks and " +
                         "continues from: far seed 1 after epoch 3 of 4; far seed 2 after epoch 1 of 4.\n",
             report.ReplaceLineEndings("\n"));
     }
