@@ -260,9 +260,12 @@ public sealed class StudyRunner
         var selected = selection.Metrics!;
         // A continued run may select an epoch from before the stop. That epoch's test confusion matrix was not
         // kept, so its checkpoint is evaluated again.
-        var confusion = selection.Confusion ?? Evaluate(selected.ValidationAccuracy is null
-            ? trainer.Model
-            : LoadBest(directory, selected.Epoch), runTest, trainer);
+        var confusion = selection.Confusion;
+        if (confusion is null)
+        {
+            var model = selected.ValidationAccuracy is null ? trainer.Model : LoadBest(directory, selected.Epoch);
+            confusion = Evaluate(model, runTest, trainer);
+        }
         var result = new RunResult
         {
             Arm = run.Arm.Name,
@@ -324,7 +327,7 @@ public sealed class StudyRunner
                 "$.config", "the saved state") is { } change)
             return $"{statePath} was saved with a different config: {change}";
         if (state.Epoch > run.Config.Epochs)
-            return $"{statePath} holds {state.Epoch} epochs, more than the {run.Config.Epochs} of the run";
+            return $"{statePath} records {state.Epoch} epochs, more than the {run.Config.Epochs} of the run";
         // Checked here as well as in Trainer.Resume, whose message suggests a new 'train' run.
         if (state.DataFingerprint is { } saved && saved != trainer.DataFingerprint)
             return $"{statePath} was saved with other images (fingerprint {saved[..12]}, now " +
@@ -349,8 +352,8 @@ public sealed class StudyRunner
             // which the run trains again and, being deterministic, saves again.
             if (bestEpoch != selected.Epoch && !(bestEpoch > state.Epoch))
             {
-                string holds = bestEpoch is { } epoch ? $"holds epoch {epoch}" : "records no epoch";
-                return $"{best} {holds}, but the run selects epoch {selected.Epoch} by validation accuracy";
+                string found = bestEpoch is { } epoch ? $"is of epoch {epoch}" : "records no epoch";
+                return $"{best} {found}, but the run selects epoch {selected.Epoch} by validation accuracy";
             }
         }
         try
@@ -372,7 +375,7 @@ public sealed class StudyRunner
         var loaded = Checkpoint.Load(path, backend);
         if (loaded.Epoch != epoch)
             throw new StudyFolderException(
-                $"{path} holds epoch {loaded.Epoch}, but the run selects epoch {epoch}; delete {directory} to train " +
+                $"{path} is of epoch {loaded.Epoch}, but the run selects epoch {epoch}. Delete {directory} to train " +
                 "the run again.");
         return loaded.Model;
     }

@@ -37,7 +37,7 @@ public static class RunCheckpoint
     internal const string StateFormat = "fashioncuda-train-state-1";
 
     /// <summary>What to do about a damaged file of a run folder, for read errors.</summary>
-    public const string ResumeFix =
+    private const string ResumeFix =
         "the run cannot be resumed, so start it again with 'train --config FILE' and a new --out folder";
     private const string TensorPrefix = "state.";
 

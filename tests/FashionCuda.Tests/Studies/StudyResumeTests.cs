@@ -14,10 +14,13 @@ public sealed class StudyResumeTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
+    /// <summary>Epochs of every run in these tests.</summary>
+    private const int Epochs = 4;
+
     private static StudyDefinition Study(int validation = 16) => StudyDefinition.Parse($$"""
         {
           "name": "tiny",
-          "base": { "model": { "width": 2, "hidden": 8, "classifier": "linear" }, "epochs": 4,
+          "base": { "model": { "width": 2, "hidden": 8, "classifier": "linear" }, "epochs": {{Epochs}},
                     "batch_size": 16, "validation_count": {{validation}}, "test_limit": 20,
                     "augmentation": { "flip": true } },
           "seeds": [1],
@@ -39,12 +42,12 @@ public sealed class StudyResumeTests : IDisposable
         // Cancelling ends the run before its next epoch; after the last epoch only an exception stops it.
         runner.EpochCompleted += (_, metrics) =>
         {
-            if (metrics.Epoch == stopAfter && stopAfter == 4)
+            if (metrics.Epoch == stopAfter && stopAfter == Epochs)
                 throw new TimeoutException("stopped after the last epoch");
             if (metrics.Epoch == stopAfter)
                 cancellation.Cancel();
         };
-        if (stopAfter == 4)
+        if (stopAfter == Epochs)
             Assert.Throws<TimeoutException>(() => runner.Run(cancellation.Token));
         else
             Assert.Throws<OperationCanceledException>(() => runner.Run(cancellation.Token));
@@ -118,14 +121,14 @@ public sealed class StudyResumeTests : IDisposable
         // Stopped between the last epoch's state and results.json, so the rerun trains no epoch and takes the
         // confusion matrix of the selected epoch from its checkpoint.
         var (uninterrupted, _, _) = Finish("whole", validation);
-        Interrupt("stopped", stopAfter: 4, validation);
+        Interrupt("stopped", stopAfter: Epochs, validation);
         // With validation the selected epoch is an earlier one, so its checkpoint is not the final model.
         if (validation > 0)
-            Assert.True(uninterrupted.SelectedEpoch < 4, $"selected epoch {uninterrupted.SelectedEpoch}");
+            Assert.True(uninterrupted.SelectedEpoch < Epochs, $"selected epoch {uninterrupted.SelectedEpoch}");
 
         var (resumed, startEpoch, rejections) = Finish("stopped", validation);
 
-        Assert.Equal(4, startEpoch);
+        Assert.Equal(Epochs, startEpoch);
         Assert.Empty(rejections);
         AssertSameRun(uninterrupted, resumed);
         Assert.Equal(validation > 0, resumed.SelectedByValidation);
