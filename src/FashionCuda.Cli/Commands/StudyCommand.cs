@@ -151,7 +151,7 @@ public static class StudyCommand
             MissingRuns = missing,
             SetAsideRuns = setAside,
             StoppedRuns = stopped,
-            ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing),
+            ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing, inReport: true),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -202,56 +202,82 @@ public static class StudyCommand
     /// <summary>
     /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms or
     /// --seeds leaves some of them out. In that case it names every arm and seed with a missing run, in the
-    /// study's order.
+    /// study's order. With <paramref name="inReport"/> the commands are written out, because a reader of report.md
+    /// does not see the command that wrote it.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
-        List<StudyRun> missing)
+        List<StudyRun> missing, bool inReport = false)
     {
         bool armsLeftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
         bool seedsLeftOut = !options.Quick && missing.Any(run => !selected.Seeds.Contains(run.Seed));
-        if (armsLeftOut || seedsLeftOut)
+        string selectionCommand = CommandLine(options with { ReportOnly = false });
+        if (!armsLeftOut && !seedsLeftOut)
         {
-            var flags = new List<string>();
-            var values = new List<string>();
-            if (armsLeftOut)
-            {
-                var arms = full.Arms.Where(arm => missing.Any(run => run.Arm.Name == arm.Name)).Select(arm => arm.Name)
-                    .ToList();
-                flags.Add("--arms");
-                if (arms.Count < full.Arms.Count)
-                    values.Add($"--arms {string.Join(',', arms)}");
-            }
-            if (seedsLeftOut)
-            {
-                var seeds = full.Seeds.Where(seed => missing.Any(run => run.Seed == seed)).ToList();
-                flags.Add("--seeds");
-                if (seeds.Count < full.Seeds.Count)
-                    values.Add($"--seeds {string.Join(',', seeds)}");
-            }
-            if (options.ReportOnly)
-                flags.Insert(0, "--report-only");
-            string without = flags.Count == 1 ? flags[0]
-                : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
-            // A value list that would name every arm or every seed adds nothing, so it is left out, and the
-            // "or with" form goes when no list remains.
-            string wholeStudy = values.Count == 0
-                ? $"the study without {without}"
-                : $"the study without {without} (or with {string.Join(' ', values)})";
-            // Unfinished runs of the selection are named first, because the other arms may be left out on purpose
-            // (for example arms that need a GPU).
-            bool selectionUnfinished = missing.Any(run => selected.Arms.Any(arm => arm.Name == run.Arm.Name) &&
-                                                    (options.Quick || selected.Seeds.Contains(run.Seed)));
-            if (!selectionUnfinished)
-                return $"Run {wholeStudy} to train the rest; it skips the finished runs.";
-            string rerun = options.ReportOnly
-                ? "Run the same command without --report-only"
-                : "Rerun the same command";
-            return $"{rerun} to train the unfinished runs of its selection, or run {wholeStudy} to train the rest " +
-                   "as well; it skips the finished runs.";
+            if (inReport)
+                return $"To train the rest, run `{selectionCommand}`; it skips the finished runs.";
+            return options.ReportOnly
+                ? "Run the same command without --report-only to train the rest; it skips the finished runs."
+                : "Rerun the same command to train the rest; it skips the finished runs.";
         }
-        return options.ReportOnly
-            ? "Run the same command without --report-only to train the rest; it skips the finished runs."
-            : "Rerun the same command to train the rest; it skips the finished runs.";
+
+        var flags = new List<string>();
+        string? restArms = options.Arms;
+        string? restSeeds = options.Seeds;
+        if (armsLeftOut)
+        {
+            flags.Add("--arms");
+            restArms = MissingOnly(full.Arms.Select(arm => arm.Name), name => missing.Any(run => run.Arm.Name == name));
+        }
+        if (seedsLeftOut)
+        {
+            flags.Add("--seeds");
+            restSeeds = MissingOnly(full.Seeds, seed => missing.Any(run => run.Seed == seed));
+        }
+        var values = new List<string>();
+        if (armsLeftOut && restArms is not null)
+            values.Add($"--arms {restArms}");
+        if (seedsLeftOut && restSeeds is not null)
+            values.Add($"--seeds {restSeeds}");
+
+        // Unfinished runs of the selection are named first, because the other arms may be left out on purpose
+        // (for example arms that need a GPU).
+        bool selectionUnfinished = missing.Any(run => selected.Arms.Any(arm => arm.Name == run.Arm.Name) &&
+                                                (options.Quick || selected.Seeds.Contains(run.Seed)));
+        if (inReport)
+        {
+            string restCommand = CommandLine(options with { ReportOnly = false, Arms = restArms, Seeds = restSeeds });
+            return selectionUnfinished
+                ? $"To train the unfinished runs of the selection, run `{selectionCommand}`; to train the rest as " +
+                  $"well, run `{restCommand}`. Either skips the finished runs."
+                : $"To train the rest, run `{restCommand}`; it skips the finished runs.";
+        }
+
+        if (options.ReportOnly)
+            flags.Insert(0, "--report-only");
+        string without = flags.Count == 1 ? flags[0]
+            : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
+        // The "or with" form goes when no value list remains.
+        string wholeStudy = values.Count == 0
+            ? $"the study without {without}"
+            : $"the study without {without} (or with {string.Join(' ', values)})";
+        if (!selectionUnfinished)
+            return $"Run {wholeStudy} to train the rest; it skips the finished runs.";
+        string rerun = options.ReportOnly
+            ? "Run the same command without --report-only"
+            : "Rerun the same command";
+        return $"{rerun} to train the unfinished runs of its selection, or run {wholeStudy} to train the rest " +
+               "as well; it skips the finished runs.";
+    }
+
+    /// <summary>
+    /// Returns the comma-separated values that have a missing run, or null when every value has one, because a
+    /// list of all of them adds nothing to the command.
+    /// </summary>
+    private static string? MissingOnly<T>(IEnumerable<T> all, Func<T, bool> hasMissingRun)
+    {
+        var list = all.ToList();
+        var withMissing = list.Where(hasMissingRun).ToList();
+        return withMissing.Count < list.Count ? string.Join(',', withMissing) : null;
     }
 
     /// <summary>Exit code after Ctrl+C, as a shell reports a process ended by SIGINT.</summary>

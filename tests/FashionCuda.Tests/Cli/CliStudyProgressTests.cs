@@ -38,7 +38,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Contains("Finished runs: 3 of 4. The report covers those. Run the same command without --report-only",
             result.Output);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
-        Assert.Contains("3 of 4 runs have finished, so this report is partial. Not finished: flip seed 1.", report);
+        Assert.Contains("3 of 4 runs have finished, so this report is partial. Not finished: flip seed 1. To train " +
+                        $"the rest, run `fashioncuda study {PilotFile} --quick --out {study}`; it skips the finished " +
+                        "runs.", report);
         Assert.Contains("| none | 1 | ", report);
         Assert.DoesNotContain("| flip | 1 | ", report);
         // The machine and the data come from results.json, written when the runs trained.
@@ -93,7 +95,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.True(result.ExitCode == 0, result.Error);
         const string advice = "Run the study without --report-only and --arms (or with --arms flip) to train the rest";
         Assert.Contains(advice, result.Output);
-        Assert.Contains(advice, File.ReadAllText(Path.Combine(study, "report.md")));
+        // The report writes the command out, because its reader does not see the command that wrote it.
+        Assert.Contains($"To train the rest, run `fashioncuda study {PilotFile} --quick --out {study} --arms flip`; " +
+                        "it skips the finished runs.", File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
     [Fact]
@@ -111,6 +115,10 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Contains("Run the same command without --report-only to train the unfinished runs of its selection, " +
                         "or run the study without --report-only and --arms (or with --arms flip,flip-crop) to train " +
                         "the rest as well", result.Output);
+        string command = $"fashioncuda study {PilotFile} --quick --out {study}";
+        Assert.Contains($"To train the unfinished runs of the selection, run `{command} --arms flip-crop`; to train " +
+                        $"the rest as well, run `{command} --arms flip,flip-crop`. Either skips the finished runs.",
+            File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
     [Fact]
