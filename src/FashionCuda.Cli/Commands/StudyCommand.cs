@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using FashionCuda.Backends;
 using FashionCuda.Cli.Plots;
 using FashionCuda.Data;
 using FashionCuda.Studies;
@@ -68,9 +69,11 @@ public static class StudyCommand
                 "a quick section such as \"quick\": { \"overrides\": { \"epochs\": 1, \"train_limit\": 256 } }, or run " +
                 "without --quick.");
         }
-        var study = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
+        var chosen = options.Arms is null ? fullStudy : SelectArms(fullStudy, options.Arms);
         if (options.Seeds is not null)
-            study = SelectSeeds(study, options.Seeds, options.Quick);
+            chosen = SelectSeeds(chosen, options.Seeds, options.Quick);
+        var backend = options.ReportOnly ? null : Common.CreateBackend(options.Device);
+        var study = LeaveOutGpuArms(chosen, options, backend);
         string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
         if (options.ReportOnly && !Directory.Exists(folder) && !File.Exists(folder))
         {
@@ -81,7 +84,7 @@ public static class StudyCommand
         string directory = Common.PrepareOutputDirectory(folder);
         AtomicFile.RequireWritable(directory, [StudyReport.FileName, .. StudyPlots.Files, StudyAttention.FileName]);
         WarnAboutOtherArms(fullStudy, directory);
-        bool interrupted = !options.ReportOnly && Train(study, options, directory);
+        bool interrupted = backend is not null && Train(study, chosen, options, directory, backend);
 
         var finished = new List<RunResult>();
         var missing = new List<StudyRun>();
@@ -151,7 +154,7 @@ public static class StudyCommand
             MissingRuns = missing,
             SetAsideRuns = setAside,
             StoppedRuns = stopped,
-            ContinueAdvice = ContinueAdvice(fullStudy, study, options, missing, inReport: true),
+            ContinueAdvice = ContinueAdvice(fullStudy, chosen, study, options, missing, inReport: true),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -164,7 +167,7 @@ public static class StudyCommand
         if (missing.Count > 0)
         {
             Console.WriteLine($"Finished runs: {finished.Count} of {finished.Count + missing.Count}. The report " +
-                              $"covers those. {ContinueAdvice(fullStudy, study, options, missing)}");
+                              $"covers those. {ContinueAdvice(fullStudy, chosen, study, options, missing)}");
         }
         Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
                           $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
@@ -200,13 +203,62 @@ public static class StudyCommand
     }
 
     /// <summary>
+    /// Returns the study without its <c>needs_gpu</c> arms when a full run without --arms is on the CPU, so that
+    /// it does not start hours of ResNet-18 epochs there. A report-only run counts as on the GPU only with
+    /// --device cuda, because it creates no backend.
+    /// </summary>
+    private static StudyDefinition LeaveOutGpuArms(StudyDefinition study, StudyOptions options, IBackend? backend)
+    {
+        bool onGpu = backend?.Name.StartsWith("cuda", StringComparison.Ordinal) ?? options.Device == "cuda";
+        if (options.Arms is not null || options.Quick || onGpu || study.Arms.All(arm => !arm.NeedsGpu))
+            return study;
+        var cpuArms = study.Arms.Where(arm => !arm.NeedsGpu).Select(arm => arm.Name).ToList();
+        if (cpuArms.Count == 0)
+        {
+            throw new UserException(
+                $"{options.File}: every arm of study {study.Name} has \"needs_gpu\": true, and this run is on " +
+                $"{backend?.Name ?? options.Device}; pass --device cuda on a machine with a GPU, or name the arms in " +
+                "--arms to train them on the CPU anyway.");
+        }
+        return study.SelectArms(cpuArms);
+    }
+
+    /// <summary>
+    /// Returns the sentences that name the commands to train the missing runs. <paramref name="chosen"/> is the
+    /// selection of --arms and --seeds, and <paramref name="selected"/> is that without the arms a run on the CPU
+    /// left out because they need a GPU; those arms get a command of their own, with --device cuda.
+    /// </summary>
+    private static string ContinueAdvice(StudyDefinition full, StudyDefinition chosen, StudyDefinition selected,
+        StudyOptions options, List<StudyRun> missing, bool inReport = false)
+    {
+        var gpuRuns = missing.Where(run => chosen.Arms.Any(arm => arm.Name == run.Arm.Name) &&
+                                           selected.Arms.All(arm => arm.Name != run.Arm.Name)).ToList();
+        if (gpuRuns.Count == 0)
+            return ContinueAdvice(full, chosen, options, missing, inReport);
+        var gpuArms = gpuRuns.Select(run => run.Arm.Name).Distinct().ToList();
+        string need = $"{string.Join(", ", gpuArms)} {(gpuArms.Count == 1 ? "needs" : "need")} a GPU (needs_gpu " +
+                      "in the study file)";
+        string them = gpuArms.Count == 1 ? "it" : "them";
+        var cpuRuns = missing.Except(gpuRuns).ToList();
+        if (cpuRuns.Count > 0)
+            return $"{ContinueAdvice(full, chosen, options, cpuRuns, inReport)} {need}: add --device cuda to " +
+                   $"train {them} as well.";
+        // --seeds stays when it covers every seed these arms miss.
+        string? seeds = options.Seeds is null || gpuRuns.All(run => chosen.Seeds.Contains(run.Seed))
+            ? options.Seeds
+            : MissingOnly(full.Seeds, seed => gpuRuns.Any(run => run.Seed == seed));
+        string command = CommandLine(options with { ReportOnly = false, Device = "cuda", Seeds = seeds });
+        return $"{need}: run `{command}` to train {them}; it skips the finished runs.";
+    }
+
+    /// <summary>
     /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms or
     /// --seeds leaves some of them out. In that case it names every arm and seed with a missing run, in the
     /// study's order. With <paramref name="inReport"/> the commands are written out, because a reader of report.md
     /// does not see the command that wrote it.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
-        List<StudyRun> missing, bool inReport = false)
+        List<StudyRun> missing, bool inReport)
     {
         bool armsLeftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
         bool seedsLeftOut = !options.Quick && missing.Any(run => !selected.Seeds.Contains(run.Seed));
@@ -284,9 +336,9 @@ public static class StudyCommand
     private const int Interrupted = 130;
 
     /// <summary>Trains the study's unfinished runs; returns true when Ctrl+C stopped it before the end.</summary>
-    private static bool Train(StudyDefinition study, StudyOptions options, string directory)
+    private static bool Train(StudyDefinition study, StudyDefinition chosen, StudyOptions options, string directory,
+        IBackend backend)
     {
-        var backend = Common.CreateBackend(options.Device);
         var data = new RunDataLoader(options.Data);
         var runner = new StudyRunner(study, options.Quick, directory, backend, config => data.Load(config))
         {
@@ -298,6 +350,13 @@ public static class StudyCommand
                           $"{Common.Plural(runner.Runs.Count, "run")}");
         DescribeData(runner.Runs, data);
         Console.WriteLine($"device     {backend.Name}");
+        var gpuArms = chosen.Arms.Where(arm => study.Arms.All(kept => kept.Name != arm.Name)).ToList();
+        if (gpuArms.Count > 0)
+        {
+            Console.WriteLine($"left out   {string.Join(", ", gpuArms.Select(arm => arm.Name))} (needs_gpu in the " +
+                              "study file): train them with --device cuda, or name them in --arms to train them " +
+                              "here anyway");
+        }
         Console.WriteLine($"study folder {directory}");
         FollowProgress(runner);
 

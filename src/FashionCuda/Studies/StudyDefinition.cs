@@ -7,7 +7,11 @@ namespace FashionCuda.Studies;
 
 /// <summary>One arm of a study: a name and the JSON merged over the study's base config.</summary>
 /// <param name="Index">Position of the arm in the study file's <c>arms</c> list, from 0, for JSON paths in messages.</param>
-public sealed record StudyArm(string Name, string Description, JsonObject Overrides, int Index);
+/// <param name="NeedsGpu">
+/// The arm's <c>needs_gpu</c>: its full run is too slow for a CPU, so a full run of the study on the CPU leaves it
+/// out unless <c>--arms</c> names it. <c>--quick</c> trains it anyway.
+/// </param>
+public sealed record StudyArm(string Name, string Description, JsonObject Overrides, int Index, bool NeedsGpu = false);
 
 /// <summary>One training run of a study: an arm with one seed, its resolved config and its folder.</summary>
 public sealed record StudyRun(StudyArm Arm, int Seed, TrainConfig Config)
@@ -274,7 +278,7 @@ public sealed partial class StudyDefinition
                 throw new ConfigException($"{a.Path}.name: the arm name is {armName.Length} characters long; " +
                                           $"use at most {MaxArmNameLength}, since it names a folder.");
             arms.Add(new StudyArm(armName, a.String("description", ""), ToObject(a.RawObject("overrides")),
-                arms.Count));
+                arms.Count, a.Bool("needs_gpu", false)));
             a.RejectUnknownKeys();
         }
         string baseline = root.String("baseline", arms[0].Name, arms.Select(arm => arm.Name).ToList());

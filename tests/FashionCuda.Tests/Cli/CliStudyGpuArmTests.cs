@@ -1,0 +1,126 @@
+namespace FashionCuda.Tests.Cli;
+
+/// <summary>
+/// Arms with <c>"needs_gpu": true</c>: a full run of the study on the CPU leaves them out and names the command that
+/// trains them, unless <c>--arms</c> names them; <c>--quick</c> trains them.
+/// </summary>
+public sealed class CliStudyGpuArmTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("fashioncuda-gpu-arm-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    private string Output => Path.Combine(directory, "out");
+
+    private string WriteStudy(string plainNeedsGpu = "false", string wideNeedsGpu = "true", string seeds = "[1]")
+    {
+        string path = Path.Combine(directory, "tiny.json");
+        File.WriteAllText(path, $$"""
+            {
+              "name": "tiny",
+              "base": { "model": { "width": 2, "hidden": 8 }, "epochs": 1, "batch_size": 16, "train_limit": 64,
+                        "test_limit": 32 },
+              "seeds": {{seeds}},
+              "arms": [ { "name": "plain", "needs_gpu": {{plainNeedsGpu}} },
+                        { "name": "wide", "needs_gpu": {{wideNeedsGpu}}, "overrides": { "model": { "width": 3 } } } ],
+              "quick": { "overrides": { "train_limit": 32 } }
+            }
+            """);
+        return path;
+    }
+
+    private CliRunner.Result RunStudy(string study, params string[] extra) =>
+        CliRunner.Run(directory, ["study", study, "--data", CliRunner.EmbeddedData(), "--out", Output, .. extra]);
+
+    private bool Finished(string arm) => File.Exists(Path.Combine(Output, arm, "seed-1", "results.json"));
+
+    [Fact]
+    public void CpuRun_LeavesGpuArmOutAndNamesTheCommandForIt()
+    {
+        string study = WriteStudy();
+
+        var result = RunStudy(study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("1 arm × 1 seed = 1 run", result.Output);
+        Assert.Contains("left out   wide (needs_gpu in the study file): train them with --device cuda", result.Output);
+        Assert.True(Finished("plain"), "plain was not trained");
+        Assert.False(Directory.Exists(Path.Combine(Output, "wide")), "wide was trained on the CPU");
+        string advice = "wide needs a GPU (needs_gpu in the study file): run `fashioncuda study " +
+                        $"{study} --data {CliRunner.EmbeddedData()} --device cuda --out {Output}` to train it; it " +
+                        "skips the finished runs.";
+        Assert.Contains($"Finished runs: 1 of 2. The report covers those. {advice}", result.Output);
+        Assert.Contains(advice, File.ReadAllText(Path.Combine(Output, "report.md")));
+    }
+
+    [Fact]
+    public void ReportOnly_GivesTheCommandWithoutReportOnly()
+    {
+        string study = WriteStudy();
+        Assert.Equal(0, RunStudy(study).ExitCode);
+
+        var result = RunStudy(study, "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains($"--device cuda --out {Output}` to train it;", result.Output);
+        Assert.DoesNotContain("left out", result.Output);
+    }
+
+    [Fact]
+    public void SeedsLeftOut_NamesThemAndAddsDeviceForGpuArm()
+    {
+        string study = WriteStudy(seeds: "[1, 2]");
+
+        var result = RunStudy(study, "--seeds", "1");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Run the study without --seeds (or with --seeds 2) to train the rest; it skips the finished " +
+                        "runs. wide needs a GPU (needs_gpu in the study file): add --device cuda to train it as well.",
+            result.Output);
+    }
+
+    [Fact]
+    public void ArmsNamingGpuArm_TrainsItOnTheCpu()
+    {
+        var result = RunStudy(WriteStudy(), "--arms", "wide");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.DoesNotContain("left out", result.Output);
+        Assert.True(Finished("wide"), "wide was not trained");
+        Assert.False(Finished("plain"), "plain was trained though --arms left it out");
+    }
+
+    [Fact]
+    public void Quick_TrainsGpuArms()
+    {
+        var result = RunStudy(WriteStudy(), "--quick");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.True(Finished("plain"), result.Output);
+        Assert.True(Finished("wide"), result.Output);
+    }
+
+    [Fact]
+    public void EveryArmNeedingGpu_GivesOneLine()
+    {
+        string study = WriteStudy(plainNeedsGpu: "true");
+
+        var result = RunStudy(study);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"error: {study}: every arm of study tiny has \"needs_gpu\": true, and this run is on cpu; " +
+                     "pass --device cuda on a machine with a GPU, or name the arms in --arms to train them on the " +
+                     "CPU anyway.", result.Error.TrimEnd());
+        Assert.False(Directory.Exists(Output), "the study folder was created");
+    }
+
+    [Fact]
+    public void NeedsGpuNotBoolean_NamesThePath()
+    {
+        var result = RunStudy(WriteStudy(wideNeedsGpu: "\"yes\""));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("error: ", result.Error);
+        Assert.Contains("$.arms[1].needs_gpu: expected true or false", result.Error);
+    }
+}
