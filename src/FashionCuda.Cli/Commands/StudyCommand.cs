@@ -73,8 +73,10 @@ public static class StudyCommand
         if (options.Seeds is not null)
             chosen = SelectSeeds(chosen, options.Seeds, options.Quick);
         var backend = options.ReportOnly ? null : Common.CreateBackend(options.Device);
-        var study = LeaveOutGpuArms(chosen, options, backend);
-        string folder = options.Output ?? Path.Combine("runs", "studies", study.Name + (options.Quick ? "-quick" : ""));
+        // A report-only run creates no backend, so it counts as on the GPU only with --device cuda.
+        bool onGpu = backend?.Name.StartsWith("cuda", StringComparison.Ordinal) ?? options.Device == "cuda";
+        string folder = options.Output ?? Path.Combine("runs", "studies", chosen.Name + (options.Quick ? "-quick" : ""));
+        var study = backend is null || onGpu ? chosen : LeaveOutGpuArms(chosen, options, folder, backend);
         if (options.ReportOnly && !Directory.Exists(folder) && !File.Exists(folder))
         {
             throw new UserException(
@@ -154,7 +156,7 @@ public static class StudyCommand
             MissingRuns = missing,
             SetAsideRuns = setAside,
             StoppedRuns = stopped,
-            ContinueAdvice = ContinueAdvice(fullStudy, chosen, study, options, missing, inReport: true),
+            ContinueAdvice = ContinueAdvice(fullStudy, chosen, options, onGpu, missing, inReport: true),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -167,7 +169,7 @@ public static class StudyCommand
         if (missing.Count > 0)
         {
             Console.WriteLine($"Finished runs: {finished.Count} of {finished.Count + missing.Count}. The report " +
-                              $"covers those. {ContinueAdvice(fullStudy, chosen, study, options, missing)}");
+                              $"covers those. {ContinueAdvice(fullStudy, chosen, options, onGpu, missing)}");
         }
         Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
                           $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
@@ -203,52 +205,62 @@ public static class StudyCommand
     }
 
     /// <summary>
-    /// Returns the study without its <c>needs_gpu</c> arms when a full run without --arms is on the CPU, so that
-    /// it does not start hours of ResNet-18 epochs there. A report-only run counts as on the GPU only with
-    /// --device cuda, because it creates no backend.
+    /// Returns the study without its unfinished <c>needs_gpu</c> arms, for a full run without --arms on the CPU, so
+    /// that it does not start hours of ResNet-18 epochs there. Arms whose runs are all finished stay, so the run
+    /// lists them as finished.
     /// </summary>
-    private static StudyDefinition LeaveOutGpuArms(StudyDefinition study, StudyOptions options, IBackend? backend)
+    private static StudyDefinition LeaveOutGpuArms(StudyDefinition study, StudyOptions options, string folder,
+        IBackend backend)
     {
-        bool onGpu = backend?.Name.StartsWith("cuda", StringComparison.Ordinal) ?? options.Device == "cuda";
-        if (options.Arms is not null || options.Quick || onGpu || study.Arms.All(arm => !arm.NeedsGpu))
+        if (options.Arms is not null || options.Quick)
             return study;
-        var cpuArms = study.Arms.Where(arm => !arm.NeedsGpu).Select(arm => arm.Name).ToList();
+        var unfinished = study.Plan(quick: false)
+            .Where(run => run.Arm.NeedsGpu && RunResult.Inspect(Path.Combine(folder, run.RelativeDirectory), run)
+                .State != RunState.Finished)
+            .Select(run => run.Arm.Name)
+            .ToHashSet();
+        if (unfinished.Count == 0)
+            return study;
+        var cpuArms = study.Arms.Where(arm => !unfinished.Contains(arm.Name)).Select(arm => arm.Name).ToList();
         if (cpuArms.Count == 0)
         {
             throw new UserException(
                 $"{options.File}: every arm of study {study.Name} has \"needs_gpu\": true, and this run is on " +
-                $"{backend?.Name ?? options.Device}; pass --device cuda on a machine with a GPU, or name the arms in " +
-                "--arms to train them on the CPU anyway.");
+                $"{backend.Name}; pass --device cuda on a machine with a GPU, or name the arms in --arms to train " +
+                "them on the CPU anyway.");
         }
         return study.SelectArms(cpuArms);
     }
 
     /// <summary>
-    /// Returns the sentences that name the commands to train the missing runs. <paramref name="chosen"/> is the
-    /// selection of --arms and --seeds, and <paramref name="selected"/> is that without the arms a run on the CPU
-    /// left out because they need a GPU; those arms get a command of their own, with --device cuda.
+    /// Returns the sentences that name the commands to train the missing runs. Off the GPU, the missing runs of
+    /// <c>needs_gpu</c> arms that --arms does not name get a command of their own, with --device cuda, so no advice
+    /// sends them to the CPU. <paramref name="chosen"/> is the selection of --arms and --seeds.
     /// </summary>
-    private static string ContinueAdvice(StudyDefinition full, StudyDefinition chosen, StudyDefinition selected,
-        StudyOptions options, List<StudyRun> missing, bool inReport = false)
+    private static string ContinueAdvice(StudyDefinition full, StudyDefinition chosen, StudyOptions options,
+        bool onGpu, List<StudyRun> missing, bool inReport = false)
     {
-        var gpuRuns = missing.Where(run => chosen.Arms.Any(arm => arm.Name == run.Arm.Name) &&
-                                           selected.Arms.All(arm => arm.Name != run.Arm.Name)).ToList();
+        var gpuRuns = onGpu || options.Quick
+            ? []
+            : missing.Where(run => run.Arm.NeedsGpu &&
+                                   (options.Arms is null || chosen.Arms.All(arm => arm.Name != run.Arm.Name)))
+                .ToList();
         if (gpuRuns.Count == 0)
             return ContinueAdvice(full, chosen, options, missing, inReport);
         var gpuArms = gpuRuns.Select(run => run.Arm.Name).Distinct().ToList();
-        string need = $"{string.Join(", ", gpuArms)} {(gpuArms.Count == 1 ? "needs" : "need")} a GPU (needs_gpu " +
-                      "in the study file)";
-        string them = gpuArms.Count == 1 ? "it" : "them";
-        var cpuRuns = missing.Except(gpuRuns).ToList();
-        if (cpuRuns.Count > 0)
-            return $"{ContinueAdvice(full, chosen, options, cpuRuns, inReport)} {need}: add --device cuda to " +
-                   $"train {them} as well.";
-        // --seeds stays when it covers every seed these arms miss.
+        // --seeds stays when it covers every seed these arms miss; --arms names them when the user's list does not.
         string? seeds = options.Seeds is null || gpuRuns.All(run => chosen.Seeds.Contains(run.Seed))
             ? options.Seeds
             : MissingOnly(full.Seeds, seed => gpuRuns.Any(run => run.Seed == seed));
-        string command = CommandLine(options with { ReportOnly = false, Device = "cuda", Seeds = seeds });
-        return $"{need}: run `{command}` to train {them}; it skips the finished runs.";
+        string? arms = options.Arms is null ? null : string.Join(',', gpuArms);
+        string command = CommandLine(options with { ReportOnly = false, Device = "cuda", Arms = arms, Seeds = seeds });
+        string them = gpuArms.Count == 1 ? "it" : "them";
+        string gpuAdvice = $"{string.Join(", ", gpuArms)} {(gpuArms.Count == 1 ? "needs" : "need")} a GPU " +
+                           $"(needs_gpu in the study file): run `{command}` to train {them}";
+        var cpuRuns = missing.Except(gpuRuns).ToList();
+        return cpuRuns.Count == 0
+            ? $"{gpuAdvice}; it skips the finished runs."
+            : $"{ContinueAdvice(full, chosen, options, cpuRuns, inReport)} {gpuAdvice}.";
     }
 
     /// <summary>
@@ -350,12 +362,13 @@ public static class StudyCommand
                           $"{Common.Plural(runner.Runs.Count, "run")}");
         DescribeData(runner.Runs, data);
         Console.WriteLine($"device     {backend.Name}");
-        var gpuArms = chosen.Arms.Where(arm => study.Arms.All(kept => kept.Name != arm.Name)).ToList();
+        var gpuArms = chosen.Arms.Where(arm => study.Arms.All(trained => trained.Name != arm.Name)).ToList();
         if (gpuArms.Count > 0)
         {
+            string them = gpuArms.Count == 1 ? "it" : "them";
             Console.WriteLine($"left out   {string.Join(", ", gpuArms.Select(arm => arm.Name))} (needs_gpu in the " +
-                              "study file): train them with --device cuda, or name them in --arms to train them " +
-                              "here anyway");
+                              $"study file): train {them} with --device cuda, or name {them} in --arms to train " +
+                              $"{them} here anyway");
         }
         Console.WriteLine($"study folder {directory}");
         FollowProgress(runner);

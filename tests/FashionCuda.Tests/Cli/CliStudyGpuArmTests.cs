@@ -43,7 +43,7 @@ public sealed class CliStudyGpuArmTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("1 arm × 1 seed = 1 run", result.Output);
-        Assert.Contains("left out   wide (needs_gpu in the study file): train them with --device cuda", result.Output);
+        Assert.Contains("left out   wide (needs_gpu in the study file): train it with --device cuda, or name it in --arms to train it here anyway", result.Output);
         Assert.True(Finished("plain"), "plain was not trained");
         Assert.False(Directory.Exists(Path.Combine(Output, "wide")), "wide was trained on the CPU");
         string advice = "wide needs a GPU (needs_gpu in the study file): run `fashioncuda study " +
@@ -66,21 +66,66 @@ public sealed class CliStudyGpuArmTests : IDisposable
         Assert.DoesNotContain("left out", result.Output);
     }
 
-    [Fact]
-    public void SeedsLeftOut_NamesThemAndAddsDeviceForGpuArm()
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("reference")]
+    public void SeedsLeftOut_GpuCommandCoversEverySeedOfTheGpuArm(string device)
     {
         string study = WriteStudy(seeds: "[1, 2]");
 
-        var result = RunStudy(study, "--seeds", "1");
+        var result = RunStudy(study, "--seeds", "1", "--device", device);
 
         Assert.True(result.ExitCode == 0, result.Error);
+        string gpuCommand = $"fashioncuda study {study} --data {CliRunner.EmbeddedData()} --device cuda --out {Output}";
         Assert.Contains("Run the study without --seeds (or with --seeds 2) to train the rest; it skips the finished " +
-                        "runs. wide needs a GPU (needs_gpu in the study file): add --device cuda to train it as well.",
+                        $"runs. wide needs a GPU (needs_gpu in the study file): run `{gpuCommand}` to train it.",
             result.Output);
     }
 
     [Fact]
-    public void ArmsNamingGpuArm_TrainsItOnTheCpu()
+    public void OtherArmsOnly_GpuArmGetsCommand()
+    {
+        string study = WriteStudy();
+
+        var result = RunStudy(study, "--arms", "plain");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("wide needs a GPU (needs_gpu in the study file): run `fashioncuda study " +
+                        $"{study} --data {CliRunner.EmbeddedData()} --device cuda --out {Output} --arms wide` to " +
+                        "train it; it skips the finished runs.", result.Output);
+        Assert.DoesNotContain("(or with --arms", result.Output);
+    }
+
+    [Fact]
+    public void FinishedGpuArm_NotLeftOut()
+    {
+        string study = WriteStudy();
+        Assert.Equal(0, RunStudy(study, "--arms", "wide").ExitCode);
+
+        var result = RunStudy(study);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("wide seed 1: finished before, skipped", result.Output);
+        Assert.DoesNotContain("left out", result.Output);
+        Assert.DoesNotContain("--device cuda", result.Output);
+        Assert.True(Finished("plain"), "plain was not trained");
+    }
+
+    [Fact]
+    public void ReportOnly_WorksWhenEveryArmNeedsGpu()
+    {
+        string study = WriteStudy(plainNeedsGpu: "true");
+        Assert.Equal(0, RunStudy(study, "--arms", "plain").ExitCode);
+
+        var result = RunStudy(study, "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Finished runs: 1 of 2.", result.Output);
+        Assert.Contains("--device cuda --out", result.Output);
+    }
+
+    [Fact]
+    public void ArmsNamingGpuArm_TrainsOnCpu()
     {
         var result = RunStudy(WriteStudy(), "--arms", "wide");
 
