@@ -187,24 +187,25 @@ public static class Common
     public static IDisposable CancelOnInterrupt(CancellationTokenSource cancellation)
     {
         // A second signal, after the first has asked the run to stop, keeps its default action and ends the process.
-        ConsoleCancelEventHandler onCancelKey = (_, e) =>
+        // One that comes within DuplicateSignalMilliseconds of the first counts as the same request, because
+        // timeout sends its signal to the process and then to its whole process group.
+        long firstSignal = 0;
+        bool Absorb()
         {
-            if (cancellation.IsCancellationRequested)
-                return;
-            e.Cancel = true;
-            cancellation.Cancel();
-        };
+            long now = Environment.TickCount64;
+            if (Interlocked.CompareExchange(ref firstSignal, now, 0) == 0)
+            {
+                cancellation.Cancel();
+                return true;
+            }
+            return now - Interlocked.Read(ref firstSignal) < DuplicateSignalMilliseconds;
+        }
+        ConsoleCancelEventHandler onCancelKey = (_, e) => e.Cancel = Absorb();
         Console.CancelKeyPress += onCancelKey;
         PosixSignalRegistration? terminate = null;
         try
         {
-            terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-            {
-                if (cancellation.IsCancellationRequested)
-                    return;
-                context.Cancel = true;
-                cancellation.Cancel();
-            });
+            terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => context.Cancel = Absorb());
         }
         catch (PlatformNotSupportedException)
         {
@@ -213,10 +214,17 @@ public static class Common
         }
         return new Registration(() =>
         {
+            // After a signal the handlers stay, so a duplicate that arrives once the run has stopped, while the
+            // command writes its report, is still absorbed. Absorb no longer touches the cancellation then.
+            if (Interlocked.Read(ref firstSignal) != 0)
+                return;
             Console.CancelKeyPress -= onCancelKey;
             terminate?.Dispose();
         });
     }
+
+    /// <summary>How soon after the first stop signal a second one counts as a duplicate of it.</summary>
+    private const long DuplicateSignalMilliseconds = 1000;
 
     private sealed class Registration(Action release) : IDisposable
     {

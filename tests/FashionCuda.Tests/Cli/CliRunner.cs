@@ -33,14 +33,19 @@ internal static class CliRunner
 
         /// <summary>SIGTERM, the default signal of kill and timeout.</summary>
         Terminate,
+
+        /// <summary>
+        /// SIGINT twice in a row, as timeout sends it: to the process, then to its process group.
+        /// </summary>
+        InterruptTwice,
     }
 
     /// <summary>
     /// Starts the CLI, stops it as soon as <paramref name="file"/> exists and returns its exit code and output.
     /// The caller's test fails when the CLI exits before the file appears.
     /// </summary>
-    /// <remarks>NOTE: <see cref="Stop.Interrupt"/> and <see cref="Stop.Terminate"/> send their signal through the kill
-    /// command, so they need a Unix.</remarks>
+    /// <remarks>NOTE: every stop but <see cref="Stop.Kill"/> sends its signal through the kill command, so it needs a
+    /// Unix.</remarks>
     public static Result RunUntilFileExists(string workingDirectory, string file, Stop stop, params string[] args)
     {
         using var process = Process.Start(StartInfo(workingDirectory, args))!;
@@ -62,8 +67,11 @@ internal static class CliRunner
         else
         {
             string signal = stop == Stop.Terminate ? "-TERM" : "-INT";
-            using var kill = Process.Start("kill", [signal, process.Id.ToString(CultureInfo.InvariantCulture)]);
-            kill.WaitForExit();
+            for (int sent = 0; sent < (stop == Stop.InterruptTwice ? 2 : 1); sent++)
+            {
+                using var kill = Process.Start("kill", [signal, process.Id.ToString(CultureInfo.InvariantCulture)]);
+                kill.WaitForExit();
+            }
         }
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"fashioncuda did not stop after {stop}.");
         process.WaitForExit(); // flushes the redirected output

@@ -228,8 +228,10 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Equal("earlier report", File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
-    [Fact]
-    public void Interrupt_WritesReportOfFinishedRuns()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Interrupt_WritesReportOfFinishedRuns(bool twice)
     {
         // NOTE: sends SIGINT with the kill command, so on Windows this test checks nothing.
         if (OperatingSystem.IsWindows())
@@ -246,7 +248,8 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
             """);
         string study = Path.Combine(directory, "two-arms");
         var result = CliRunner.RunUntilFileExists(directory, Path.Combine(study, "long", "seed-1", "metrics.json"),
-            CliRunner.Stop.Interrupt, "study", file, "--data", CliRunner.EmbeddedData(), "--out", study);
+            twice ? CliRunner.Stop.InterruptTwice : CliRunner.Stop.Interrupt, "study", file, "--data",
+            CliRunner.EmbeddedData(), "--out", study);
 
         Assert.Equal(130, result.ExitCode);
         Assert.Contains("Interrupted; rerun the same command to continue the study.", result.Error);
