@@ -180,6 +180,50 @@ public static class Common
     }
 
     /// <summary>
+    /// Splits a command line that <see cref="ShellQuote"/> wrote back into its arguments: blanks separate them,
+    /// single quotes keep everything up to the next one, and a backslash outside quotes keeps the next character.
+    /// </summary>
+    public static List<string> ShellSplit(string commandLine)
+    {
+        var arguments = new List<string>();
+        var current = new System.Text.StringBuilder();
+        bool inArgument = false;
+        for (int i = 0; i < commandLine.Length; i++)
+        {
+            char c = commandLine[i];
+            if (c == '\'')
+            {
+                int end = commandLine.IndexOf('\'', i + 1);
+                if (end < 0)
+                    end = commandLine.Length;
+                current.Append(commandLine, i + 1, end - i - 1);
+                i = end;
+                inArgument = true;
+            }
+            else if (c == '\\' && i + 1 < commandLine.Length)
+            {
+                current.Append(commandLine[++i]);
+                inArgument = true;
+            }
+            else if (char.IsWhiteSpace(c))
+            {
+                if (inArgument)
+                    arguments.Add(current.ToString());
+                current.Clear();
+                inArgument = false;
+            }
+            else
+            {
+                current.Append(c);
+                inArgument = true;
+            }
+        }
+        if (inArgument)
+            arguments.Add(current.ToString());
+        return arguments;
+    }
+
+    /// <summary>
     /// Cancels <paramref name="cancellation"/> on Ctrl+C (SIGINT) and on SIGTERM, the default signal of kill and
     /// timeout, so that both stop a run and leave its folder at the last complete epoch. Dispose the result when the
     /// run ends.

@@ -140,6 +140,9 @@ public static class StudyCommand
                 "Run the study without --report-only first, or pass the folder it wrote with --out.");
         }
 
+        // The advice and the attention plot use the images the runs trained on, also without --data.
+        if (options.ReportOnly && options.Data is null && RecordedData(finished) is { } recorded)
+            options = options with { Data = recorded };
         var summaries = StudyReport.Summarize(fullStudy, finished);
         var best = StudyReport.Best(summaries);
         var classNames = best.Runs[0].ClassNames ?? FashionMnist.ClassNames;
@@ -179,6 +182,22 @@ public static class StudyCommand
             return Interrupted;
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Returns the --data value that the recorded command of every finished run passed, or null when the commands
+    /// differ in it or one passed none.
+    /// </summary>
+    private static string? RecordedData(IReadOnlyList<RunResult> finished)
+    {
+        var values = finished
+            .Select(result => result.Command is null ? null : Common.ShellSplit(result.Command))
+            .Select(arguments => arguments?.IndexOf("--data") is int at && at >= 0 && at + 1 < arguments.Count
+                ? arguments[at + 1]
+                : null)
+            .Distinct()
+            .ToList();
+        return values.Count == 1 ? values[0] : null;
     }
 
     /// <summary>

@@ -61,4 +61,14 @@ public sealed class CliMessageTests : IDisposable
     [InlineData("", "''")]
     public void ShellQuote_KeepsOneArgument(string argument, string expected) =>
         Assert.Equal(expected, Common.ShellQuote(argument));
+
+    [Fact]
+    public void ShellSplit_ReversesShellQuote()
+    {
+        string[] arguments = ["fashioncuda", "study", "/tmp/run 2", "it's", "", "runs/a!1b $x", "--data", "d"];
+
+        var split = Common.ShellSplit(string.Join(' ', arguments.Select(Common.ShellQuote)));
+
+        Assert.Equal(arguments, split);
+    }
 }

@@ -68,6 +68,19 @@ public sealed class CliStudySeedsTests : IDisposable
         Assert.DoesNotContain("(or with", result.Output);
     }
 
+    [Fact]
+    public void ReportOnlyWithoutData_AdviceKeepsRunsData()
+    {
+        var (study, output, trained) = TrainSeedTwo();
+        Assert.True(trained.ExitCode == 0, trained.Error);
+
+        var result = CliRunner.Run(directory, "study", study, "--out", output, "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains($"To train the rest, run `fashioncuda study {study} --data {CliRunner.EmbeddedData()} --out " +
+                        $"{output}`; it skips the finished runs.", File.ReadAllText(Path.Combine(output, "report.md")));
+    }
+
     [Theory]
     [InlineData("3", false, "error: --seeds 3: seed 3 not in the study; the seeds of study tiny are 1,2.")]
     [InlineData("1,x", false,
