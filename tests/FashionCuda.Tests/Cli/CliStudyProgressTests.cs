@@ -39,7 +39,8 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
             result.Output);
         string report = File.ReadAllText(Path.Combine(study, "report.md"));
         Assert.Contains("3 of 4 runs have finished, so this report is partial. Not finished: flip seed 1. To train " +
-                        $"the rest, run `fashioncuda study {PilotFile} --quick --out {study}`; it skips the finished " +
+                        $"the rest, run `fashioncuda study {PilotFile} --quick --data {CliRunner.EmbeddedData()} --out " +
+                        $"{study}`; it skips the finished " +
                         "runs.", report);
         Assert.Contains("| none | 1 | ", report);
         Assert.DoesNotContain("| flip | 1 | ", report);
@@ -96,7 +97,9 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         const string advice = "Run the study without --report-only and --arms (or with --arms flip) to train the rest";
         Assert.Contains(advice, result.Output);
         // The report writes the command out, because its reader does not see the command that wrote it.
-        Assert.Contains($"To train the rest, run `fashioncuda study {PilotFile} --quick --out {study} --arms flip`; " +
+        // Without --data, the commands name the --data that trained the runs.
+        Assert.Contains($"To train the rest, run `fashioncuda study {PilotFile} --quick --data {CliRunner.EmbeddedData()} " +
+                        $"--out {study} --arms flip`; " +
                         "it skips the finished runs.", File.ReadAllText(Path.Combine(study, "report.md")));
     }
 
@@ -115,7 +118,7 @@ public sealed class CliStudyProgressTests(PilotQuickRun pilot) : IClassFixture<P
         Assert.Contains("Run the same command without --report-only to train the unfinished runs of its selection, " +
                         "or run the study without --report-only and --arms (or with --arms flip,flip-crop) to train " +
                         "the rest as well", result.Output);
-        string command = $"fashioncuda study {PilotFile} --quick --out {study}";
+        string command = $"fashioncuda study {PilotFile} --quick --data {CliRunner.EmbeddedData()} --out {study}";
         Assert.Contains($"To train the unfinished runs of the selection, run `{command} --arms flip-crop`; to train " +
                         $"the rest as well, run `{command} --arms flip,flip-crop`. Either skips the finished runs.",
             File.ReadAllText(Path.Combine(study, "report.md")));
