@@ -259,8 +259,10 @@ public static class Common
         return new Registration(() =>
         {
             // After a signal the handlers stay, so a duplicate that arrives once the run has stopped, while the
-            // command writes its report, is still absorbed. Absorb no longer touches the cancellation then.
-            if (Interlocked.Read(ref firstSignal) != 0)
+            // command writes its report, is still absorbed. Absorb no longer touches the cancellation then. Without
+            // one, firstSignal becomes -1 first, so a signal racing this release takes its default action rather
+            // than cancel a disposed source.
+            if (Interlocked.CompareExchange(ref firstSignal, -1, 0) != 0)
                 return;
             Console.CancelKeyPress -= onCancelKey;
             terminate?.Dispose();

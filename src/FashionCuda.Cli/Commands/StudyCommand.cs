@@ -140,8 +140,10 @@ public static class StudyCommand
                 "Run the study without --report-only first, or pass the folder it wrote with --out.");
         }
 
-        // The advice and the attention plot use the images the runs trained on, also without --data.
-        if (options.ReportOnly && options.Data is null && RecordedData(finished) is { } recorded)
+        // The advice and the attention plot use the images the runs trained on, also without --data, when their
+        // path still leads to something from this folder.
+        if (options.ReportOnly && options.Data is null && RecordedData(finished) is { } recorded &&
+            (Directory.Exists(recorded) || File.Exists(recorded)))
             options = options with { Data = recorded };
         var summaries = StudyReport.Summarize(fullStudy, finished);
         var best = StudyReport.Best(summaries);
@@ -159,7 +161,7 @@ public static class StudyCommand
             MissingRuns = missing,
             SetAsideRuns = setAside,
             StoppedRuns = stopped,
-            ContinueAdvice = ContinueAdvice(fullStudy, chosen, options, onGpu, missing, inReport: true),
+            ContinueAdvice = ContinueAdvice(fullStudy, chosen, options, onGpu, missing, writtenOut: true),
         };
         StudyReport.Write(directory, fullStudy, summaries, context);
         Console.WriteLine($"Best arm: {best.Arm.Name}, test accuracy {StudyReport.FormatMeanStd(best)}.");
@@ -172,7 +174,9 @@ public static class StudyCommand
         if (missing.Count > 0)
         {
             Console.WriteLine($"Finished runs: {finished.Count} of {finished.Count + missing.Count}. The report " +
-                              $"covers those. {ContinueAdvice(fullStudy, chosen, options, onGpu, missing)}");
+                              $"covers those. " +
+                              ContinueAdvice(fullStudy, chosen, options, onGpu, missing,
+                                  writtenOut: options.ReportOnly));
         }
         Console.WriteLine($"Report in {Path.Combine(directory, StudyReport.FileName)}, plots " +
                           $"{string.Join(", ", plots.Select(p => p.File))} beside it.");
@@ -215,7 +219,7 @@ public static class StudyCommand
             var test = new RunDataLoader(dataOverride).Load(pick.Run.Config).Test;
             return StudyAttention.Write(directory, pick, test, Common.CreateBackend("cpu"));
         }
-        catch (Exception e) when (e is UserException or CheckpointException or ArgumentException
+        catch (Exception e) when (e is UserException or CheckpointException or DataFileException or ArgumentException
                                        or InvalidOperationException)
         {
             Console.Error.WriteLine($"warning: {StudyAttention.FileName} not drawn: {e.Message}");
@@ -257,7 +261,7 @@ public static class StudyCommand
     /// sends them to the CPU. <paramref name="chosen"/> is the selection of --arms and --seeds.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition chosen, StudyOptions options,
-        bool onGpu, List<StudyRun> missing, bool inReport = false)
+        bool onGpu, List<StudyRun> missing, bool writtenOut = false)
     {
         var gpuRuns = onGpu || options.Quick
             ? []
@@ -265,7 +269,7 @@ public static class StudyCommand
                                    (options.Arms is null || chosen.Arms.All(arm => arm.Name != run.Arm.Name)))
                 .ToList();
         if (gpuRuns.Count == 0)
-            return ContinueAdvice(full, chosen, options, missing, inReport);
+            return ContinueAdvice(full, chosen, options, missing, writtenOut);
         var gpuArms = gpuRuns.Select(run => run.Arm.Name).Distinct().ToList();
         // --seeds stays when it covers every seed these arms miss; --arms names them when the user's list does not.
         string? seeds = options.Seeds is null || gpuRuns.All(run => chosen.Seeds.Contains(run.Seed))
@@ -279,27 +283,25 @@ public static class StudyCommand
         var cpuRuns = missing.Except(gpuRuns).ToList();
         return cpuRuns.Count == 0
             ? $"{gpuAdvice}; it skips the finished runs."
-            : $"{ContinueAdvice(full, chosen, options, cpuRuns, inReport)} {gpuAdvice}.";
+            : $"{ContinueAdvice(full, chosen, options, cpuRuns, writtenOut)} {gpuAdvice}.";
     }
 
     /// <summary>
     /// Returns the sentence that names the command to train the missing runs: the same one, unless --arms or
     /// --seeds leaves some of them out. In that case it names every arm and seed with a missing run, in the
-    /// study's order. With <paramref name="inReport"/> the commands are written out, because a reader of report.md
-    /// does not see the command that wrote it.
+    /// study's order. With <paramref name="writtenOut"/> the commands are written out, for report.md, whose reader
+    /// does not see the command that wrote it, and for --report-only, whose command is not the one to rerun.
     /// </summary>
     private static string ContinueAdvice(StudyDefinition full, StudyDefinition selected, StudyOptions options,
-        List<StudyRun> missing, bool inReport)
+        List<StudyRun> missing, bool writtenOut)
     {
         bool armsLeftOut = missing.Any(run => selected.Arms.All(arm => arm.Name != run.Arm.Name));
         bool seedsLeftOut = !options.Quick && missing.Any(run => !selected.Seeds.Contains(run.Seed));
         string selectionCommand = CommandLine(options with { ReportOnly = false });
         if (!armsLeftOut && !seedsLeftOut)
         {
-            if (inReport)
-                return $"To train the rest, run `{selectionCommand}`; it skips the finished runs.";
-            return options.ReportOnly
-                ? "Run the same command without --report-only to train the rest; it skips the finished runs."
+            return writtenOut
+                ? $"To train the rest, run `{selectionCommand}`; it skips the finished runs."
                 : "Rerun the same command to train the rest; it skips the finished runs.";
         }
 
@@ -326,7 +328,7 @@ public static class StudyCommand
         // (for example arms that need a GPU).
         bool selectionUnfinished = missing.Any(run => selected.Arms.Any(arm => arm.Name == run.Arm.Name) &&
                                                 (options.Quick || selected.Seeds.Contains(run.Seed)));
-        if (inReport)
+        if (writtenOut)
         {
             string restCommand = CommandLine(options with { ReportOnly = false, Arms = restArms, Seeds = restSeeds });
             return selectionUnfinished
@@ -335,8 +337,6 @@ public static class StudyCommand
                 : $"To train the rest, run `{restCommand}`; it skips the finished runs.";
         }
 
-        if (options.ReportOnly)
-            flags.Insert(0, "--report-only");
         string without = flags.Count == 1 ? flags[0]
             : string.Join(", ", flags.Take(flags.Count - 1)) + " and " + flags[^1];
         // The "or with" form goes when no value list remains.
@@ -345,11 +345,8 @@ public static class StudyCommand
             : $"the study without {without} (or with {string.Join(' ', values)})";
         if (!selectionUnfinished)
             return $"Run {wholeStudy} to train the rest; it skips the finished runs.";
-        string rerun = options.ReportOnly
-            ? "Run the same command without --report-only"
-            : "Rerun the same command";
-        return $"{rerun} to train the unfinished runs of its selection, or run {wholeStudy} to train the rest " +
-               "as well; it skips the finished runs.";
+        return $"Rerun the same command to train the unfinished runs of its selection, or run {wholeStudy} to " +
+               "train the rest as well; it skips the finished runs.";
     }
 
     /// <summary>

@@ -63,9 +63,10 @@ public sealed class CliStudySeedsTests : IDisposable
         var result = CliRunner.Run(directory, "study", study, "--out", output, "--seeds", "2", "--report-only");
 
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("Run the same command without --report-only to train the unfinished runs of its selection, " +
-                        "or run the study without --report-only and --seeds to train the rest as well", result.Output);
-        Assert.DoesNotContain("(or with", result.Output);
+        string command = $"fashioncuda study {study} --data {CliRunner.EmbeddedData()} --out {output}";
+        Assert.Contains($"To train the unfinished runs of the selection, run `{command} --seeds 2`; to train the rest " +
+                        $"as well, run `{command}`. Either skips the finished runs.", result.Output);
+        Assert.DoesNotContain("--seeds 1,2", result.Output);
     }
 
     [Fact]
@@ -77,8 +78,27 @@ public sealed class CliStudySeedsTests : IDisposable
         var result = CliRunner.Run(directory, "study", study, "--out", output, "--report-only");
 
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains($"To train the rest, run `fashioncuda study {study} --data {CliRunner.EmbeddedData()} --out " +
-                        $"{output}`; it skips the finished runs.", File.ReadAllText(Path.Combine(output, "report.md")));
+        string advice = $"To train the rest, run `fashioncuda study {study} --data {CliRunner.EmbeddedData()} --out " +
+                        $"{output}`; it skips the finished runs.";
+        Assert.Contains(advice, File.ReadAllText(Path.Combine(output, "report.md")));
+        Assert.Contains(advice, result.Output);
+    }
+
+    [Fact]
+    public void ReportOnlyElsewhere_IgnoresRelativeData()
+    {
+        string study = WriteStudy();
+        string output = Path.Combine(directory, "out");
+        string relative = Path.GetRelativePath(directory, CliRunner.EmbeddedData());
+        var trained = CliRunner.Run(directory, "study", study, "--data", relative, "--out", output, "--seeds", "2");
+        Assert.True(trained.ExitCode == 0, trained.Error);
+        string elsewhere = Directory.CreateDirectory(Path.Combine(directory, "elsewhere")).FullName;
+
+        var result = CliRunner.Run(elsewhere, "study", study, "--out", output, "--report-only");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains($"To train the rest, run `fashioncuda study {study} --out {output}`;",
+            File.ReadAllText(Path.Combine(output, "report.md")));
     }
 
     [Theory]
