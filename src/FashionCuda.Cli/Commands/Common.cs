@@ -258,10 +258,8 @@ public static class Common
         }
         return new Registration(() =>
         {
-            // After a signal the handlers stay, so a duplicate that arrives once the run has stopped, while the
-            // command writes its report, is still absorbed. Absorb no longer touches the cancellation then. Without
-            // one, firstSignal becomes -1 first, so a signal racing this release takes its default action rather
-            // than cancel a disposed source.
+            // After a signal the handlers stay registered, so a duplicate that arrives while the command writes its
+            // report is still absorbed. Without one, -1 makes a signal that races this release take its default action.
             if (Interlocked.CompareExchange(ref firstSignal, -1, 0) != 0)
                 return;
             Console.CancelKeyPress -= onCancelKey;

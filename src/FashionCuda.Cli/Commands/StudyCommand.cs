@@ -194,14 +194,18 @@ public static class StudyCommand
     /// </summary>
     private static string? RecordedData(IReadOnlyList<RunResult> finished)
     {
-        var values = finished
-            .Select(result => result.Command is null ? null : Common.ShellSplit(result.Command))
-            .Select(arguments => arguments?.IndexOf("--data") is int at && at >= 0 && at + 1 < arguments.Count
-                ? arguments[at + 1]
-                : null)
-            .Distinct()
-            .ToList();
+        var values = finished.Select(result => DataArgument(result.Command)).Distinct().ToList();
         return values.Count == 1 ? values[0] : null;
+    }
+
+    /// <summary>Returns the value after --data in a recorded command line, or null.</summary>
+    private static string? DataArgument(string? commandLine)
+    {
+        if (commandLine is null)
+            return null;
+        var arguments = Common.ShellSplit(commandLine);
+        int at = arguments.IndexOf("--data");
+        return at >= 0 && at + 1 < arguments.Count ? arguments[at + 1] : null;
     }
 
     /// <summary>

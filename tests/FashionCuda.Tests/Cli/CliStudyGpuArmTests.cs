@@ -35,7 +35,7 @@ public sealed class CliStudyGpuArmTests : IDisposable
     private bool Finished(string arm) => File.Exists(Path.Combine(Output, arm, "seed-1", "results.json"));
 
     [Fact]
-    public void CpuRun_LeavesGpuArmOutAndNamesTheCommandForIt()
+    public void CpuRun_LeavesGpuArmOut()
     {
         string study = WriteStudy();
 
@@ -43,7 +43,8 @@ public sealed class CliStudyGpuArmTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("1 arm × 1 seed = 1 run", result.Output);
-        Assert.Contains("left out   wide (needs_gpu in the study file): train it with --device cuda, or name it in --arms to train it here anyway", result.Output);
+        Assert.Contains("left out   wide (needs_gpu in the study file): train it with --device cuda, or name it in " +
+                        "--arms to train it here anyway", result.Output);
         Assert.True(Finished("plain"), "plain was not trained");
         Assert.False(Directory.Exists(Path.Combine(Output, "wide")), "wide was trained on the CPU");
         string advice = "wide needs a GPU (needs_gpu in the study file): run `fashioncuda study " +
@@ -54,7 +55,7 @@ public sealed class CliStudyGpuArmTests : IDisposable
     }
 
     [Fact]
-    public void ReportOnly_GivesTheCommandWithoutReportOnly()
+    public void ReportOnly_NamesGpuCommand()
     {
         string study = WriteStudy();
         Assert.Equal(0, RunStudy(study).ExitCode);
@@ -69,7 +70,7 @@ public sealed class CliStudyGpuArmTests : IDisposable
     [Theory]
     [InlineData("cpu")]
     [InlineData("reference")]
-    public void SeedsLeftOut_GpuCommandCoversEverySeedOfTheGpuArm(string device)
+    public void SeedsLeftOut_GpuCommandCoversAllSeeds(string device)
     {
         string study = WriteStudy(seeds: "[1, 2]");
 
